@@ -1,0 +1,137 @@
+"""Command line parsing: recipe defaults < YAML config (`--config`) < command-line flags.
+
+Unknown keys in a YAML file and unknown flags are errors, never ignored.
+"""
+
+import argparse
+import dataclasses
+import difflib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from transformers import HfArgumentParser
+
+from .errors import ConfigError
+
+# Keys whose relative values in a YAML file are paths from the repository root, so that a config works
+# from wherever the recipe is launched.
+_PATH_KEYS_SUFFIX = "_file"
+_MAYBE_PATH_KEYS = ("dataset_name",)
+
+
+@dataclass
+class ParsedArgs:
+    """The parsed dataclasses, in the order asked for, and which keys the user set (YAML or flag)."""
+
+    values: tuple
+    explicit: set[str]
+    config_path: str | None
+
+
+def repository_root(start: Path) -> Path | None:
+    """The nearest ancestor of `start` holding a pyproject.toml (the repository a shipped config lives in)."""
+    for folder in [start, *start.parents]:
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return None
+
+
+def load_yaml_config(path: str) -> dict[str, Any]:
+    config_file = Path(path)
+    if not config_file.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        loaded = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{path}{line}: not valid YAML: {problem}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping of option names to values, found {type(loaded).__name__}")
+    root = repository_root(config_file.resolve().parent)
+    return {key: _resolve_path(key, value, root) for key, value in loaded.items()}
+
+
+def _resolve_path(key: str, value: Any, root: Path | None) -> Any:
+    if root is None or not isinstance(value, str) or Path(value).is_absolute():
+        return value
+    candidate = root / value
+    if key.endswith(_PATH_KEYS_SUFFIX) or (key in _MAYBE_PATH_KEYS and candidate.exists()):
+        return str(candidate)
+    return value
+
+
+def _known_destinations(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Map every option string (`--foo`, `--no_foo`) to its destination name."""
+    return {option: action.dest for action in parser._actions for option in action.option_strings}
+
+
+def _flags_given(argv: list[str], options: dict[str, str]) -> set[str]:
+    given = set()
+    for token in argv:
+        if token.startswith("--"):
+            name = token.split("=", 1)[0]
+            if name in options:
+                given.add(options[name])
+    return given
+
+
+def _check_keys(config: dict[str, Any], known: set[str], source: str) -> None:
+    for key in config:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{source}: unknown option {key!r}{hint}")
+
+
+def parse_args(
+    dataclass_types: tuple[type, ...],
+    argv: list[str] | None = None,
+    recipe_defaults: dict[str, Any] | None = None,
+    description: str | None = None,
+) -> ParsedArgs:
+    """Parse `argv` into `dataclass_types`, with `--config FILE.yaml` supplying defaults."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser(dataclass_types, description=description)
+    parser.add_argument("--config", default=None, help="YAML file of defaults; flags override its values.")
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", default=None)
+    config_path = pre.parse_known_args(argv)[0].config
+
+    options = _known_destinations(parser)
+    known = set(options.values()) - {"help", "config"}
+    defaults = dict(recipe_defaults or {})
+    _check_keys(defaults, known, "recipe defaults")
+    config = load_yaml_config(config_path) if config_path else {}
+    _check_keys(config, known, config_path or "")
+    parser.set_defaults(**{**defaults, **config})
+
+    try:
+        *values, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    except (ValueError, TypeError) as error:
+        # Checks in the dataclasses' __post_init__ (ours and TrainingArguments') land here.
+        raise ConfigError(f"invalid arguments: {error}") from None
+    if remaining:
+        parser.error(f"unrecognized arguments: {' '.join(remaining)}")
+    values = values[: len(dataclass_types)]  # drop the namespace holding --config
+    explicit = set(config) | _flags_given(argv, options)
+    return ParsedArgs(values=tuple(values), explicit=explicit, config_path=config_path)
+
+
+def to_plain_dict(values: tuple) -> dict[str, dict[str, Any]]:
+    """The resolved configuration, one section per dataclass, JSON-serialisable."""
+    sections = {}
+    for value in values:
+        if hasattr(value, "to_dict"):  # TrainingArguments: its own serialisation, which hides tokens
+            sections[type(value).__name__] = value.to_dict()
+        else:
+            sections[type(value).__name__] = dataclasses.asdict(value)
+    return sections

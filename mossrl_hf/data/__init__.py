@@ -1,0 +1,1 @@
+"""Readers, validation and tokenization for each task."""

@@ -1,0 +1,147 @@
+"""NER tokenization and label alignment, with windows for long sentences, and the way back to words.
+
+Each sentence is tokenized once without special tokens. A sentence that does not fit in `max_length`
+becomes overlapping windows of sub-tokens (`stride` tokens shared by neighbours). In every window the first
+sub-token of a word carries the word's label and the other pieces -100 (or, with `label_all_tokens`, the
+continuation tag). Each word is *read back* from exactly one position: its first sub-token in the window
+where that token has the most context on both sides. Words that produce no sub-token (a lone control
+character) have no position and come back as `O`, so every sentence returns one tag per word.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import datasets
+import numpy as np
+
+from .sentences import SentenceRecords
+from .tagging import continuation_tag
+
+IGNORE_INDEX = -100
+MODEL_COLUMNS = ["input_ids", "attention_mask", "labels"]
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """The ids a tokenizer puts before and after a single sequence ([CLS] ... [SEP], <s> ... </s>)."""
+
+    prefix: list[int]
+    suffix: list[int]
+
+    @classmethod
+    def of(cls, tokenizer) -> "SpecialTokens":
+        encoding = tokenizer([["a"]], is_split_into_words=True, add_special_tokens=True)
+        ids, word_ids = encoding["input_ids"][0], encoding.word_ids(0)
+        content = [position for position, word in enumerate(word_ids) if word is not None]
+        return cls(prefix=ids[: content[0]], suffix=ids[content[-1] + 1 :])
+
+
+def window_starts(length: int, width: int, stride: int) -> list[int]:
+    """Start offsets of windows of `width` tokens covering `length` tokens, neighbours sharing `stride`."""
+    if length <= width:
+        return [0]
+    step = width - stride
+    starts = list(range(0, length - width, step))
+    return [*starts, length - width]
+
+
+def _owner_windows(first_positions: dict[int, int], starts: list[int], width: int) -> dict[int, int]:
+    """For each word, the window whose view of its first sub-token has the most context."""
+    owners = {}
+    for word, position in first_positions.items():
+        best, best_context = 0, -1
+        for window, start in enumerate(starts):
+            if start <= position < start + width:
+                context = min(position - start, start + width - 1 - position)
+                if context > best_context:
+                    best, best_context = window, context
+        owners[word] = best
+    return owners
+
+
+def _sentence_features(token_ids, word_ids, tags, label2id, special: SpecialTokens, width, stride, label_all):
+    first_positions: dict[int, int] = {}
+    for position, word in enumerate(word_ids):
+        first_positions.setdefault(word, position)
+    starts = window_starts(len(token_ids), width, stride)
+    owners = _owner_windows(first_positions, starts, width)
+    pad = [IGNORE_INDEX] * len(special.prefix), [IGNORE_INDEX] * len(special.suffix)
+    for window, start in enumerate(starts):
+        span = range(start, min(start + width, len(token_ids)))
+        labels, word_index = [], []
+        for position in span:
+            word = word_ids[position]
+            is_first = first_positions[word] == position
+            word_index.append(word if is_first and owners[word] == window else -1)
+            if tags is None:
+                labels.append(IGNORE_INDEX)
+            elif is_first:
+                labels.append(label2id[tags[word]])
+            elif label_all:
+                labels.append(label2id.get(continuation_tag(tags[word]), label2id[tags[word]]))
+            else:
+                labels.append(IGNORE_INDEX)
+        input_ids = special.prefix + list(token_ids[start : span.stop]) + special.suffix
+        yield {
+            "input_ids": input_ids,
+            "attention_mask": [1] * len(input_ids),
+            "labels": pad[0] + labels + pad[1],
+            "word_index": pad[0] + word_index + pad[1],
+        }
+
+
+def build_ner_features(
+    records: SentenceRecords,
+    tokenizer,
+    label2id: dict[str, int] | None,
+    max_length: int,
+    stride: int,
+    label_all_tokens: bool = False,
+    num_proc: int | None = None,
+) -> datasets.Dataset:
+    """One row per window: model inputs, `labels`, `sentence` (its index) and `word_index` (see module doc).
+
+    Without `label2id` (tagging new text) the labels are all -100.
+    """
+    special = SpecialTokens.of(tokenizer)
+    width = max_length - len(special.prefix) - len(special.suffix)
+    with_tags = label2id is not None
+    columns = {"words": records.words, "sentence": list(range(len(records)))}
+    if with_tags:
+        columns["tags"] = records.tags
+
+    def featurize(batch):
+        encoding = tokenizer(batch["words"], is_split_into_words=True, add_special_tokens=False)
+        rows: dict[str, list] = {key: [] for key in [*MODEL_COLUMNS, "word_index", "sentence"]}
+        for row, sentence in enumerate(batch["sentence"]):
+            tags = batch["tags"][row] if with_tags else None
+            for feature in _sentence_features(
+                encoding["input_ids"][row], encoding.word_ids(row), tags, label2id, special, width, stride,
+                label_all_tokens,
+            ):
+                for key, value in feature.items():
+                    rows[key].append(value)
+                rows["sentence"].append(sentence)
+        return rows
+
+    raw = datasets.Dataset.from_dict(columns)
+    return raw.map(
+        featurize, batched=True, remove_columns=raw.column_names, num_proc=num_proc,
+        desc="Tokenizing and aligning labels",
+    )
+
+
+def words_to_tags(
+    sentences: Sequence[int],
+    word_indexes: Sequence[Sequence[int]],
+    predictions: np.ndarray,
+    sentence_lengths: Sequence[int],
+    id2label: dict[int, str],
+) -> list[list[str]]:
+    """Put window predictions (label ids per token position) back into one tag per input word."""
+    tags = [["O"] * length for length in sentence_lengths]
+    for row, (sentence, word_index) in enumerate(zip(sentences, word_indexes, strict=True)):
+        for position, word in enumerate(word_index):
+            if word >= 0:
+                tags[sentence][word] = id2label[int(predictions[row][position])]
+    return tags

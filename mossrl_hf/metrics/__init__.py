@@ -1,0 +1,1 @@
+"""Metrics per task, computed with seqeval and scikit-learn directly (nothing fetched from the Hub)."""

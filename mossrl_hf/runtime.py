@@ -1,0 +1,85 @@
+"""The steps every recipe takes around its task: logging, seeding, choosing stages, resuming, results."""
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import datasets
+import transformers
+from transformers import TrainingArguments
+from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
+
+from . import reporting
+from .cli import ParsedArgs, to_plain_dict
+from .errors import ConfigError
+
+logger = logging.getLogger("mossrl_hf")
+
+_STAGES = {"do_train": "train", "do_eval": "validation", "do_predict": "test"}
+
+
+def setup_logging(args: TrainingArguments) -> None:
+    """Main process logs at INFO, the others at WARNING (TrainingArguments' `log_level*` settings)."""
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", handlers=[
+            logging.StreamHandler(sys.stderr)
+        ],
+    )
+    level = args.get_process_log_level()
+    logger.setLevel(level)
+    datasets.utils.logging.set_verbosity(level)
+    transformers.utils.logging.set_verbosity(level)
+    transformers.utils.logging.enable_explicit_format()
+
+
+def plan_stages(args: TrainingArguments, explicit: set[str], splits: set[str]) -> None:
+    """With no --do_* flag, do every stage the given splits allow; check that asked stages have their data."""
+    if not explicit & set(_STAGES):
+        for flag, split in _STAGES.items():
+            setattr(args, flag, split in splits)
+    if args.eval_strategy != IntervalStrategy.NO and "validation" not in splits:
+        if "eval_strategy" in explicit:
+            raise ConfigError(f"--eval_strategy {args.eval_strategy.value} needs a validation split")
+        args.eval_strategy = IntervalStrategy.NO
+        if "do_eval" not in explicit:
+            args.do_eval = False
+    for flag, split in _STAGES.items():
+        if getattr(args, flag) and split not in splits:
+            raise ConfigError(f"--{flag} needs a {split} split (give the {split} data)")
+    if not (args.do_train or args.do_eval or args.do_predict):
+        raise ConfigError("nothing to do: give data and/or --do_train, --do_eval, --do_predict")
+
+
+def checkpoint_to_resume(args: TrainingArguments) -> str | bool | None:
+    """`--resume_from_checkpoint PATH`, or `true` for the newest checkpoint in output_dir."""
+    value = args.resume_from_checkpoint
+    if value is None or not args.do_train:
+        return None
+    if str(value).lower() in ("true", "last", "latest"):
+        last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+        if last is None:
+            raise ConfigError(f"--resume_from_checkpoint {value}: no checkpoint in {args.output_dir}")
+        return last
+    if not Path(value).is_dir():
+        raise ConfigError(f"--resume_from_checkpoint {value}: no such checkpoint directory")
+    return value
+
+
+def save_run_record(args: TrainingArguments, parsed: ParsedArgs, data_files: dict[str, str]) -> None:
+    """The resolved configuration and the environment, written before training starts."""
+    if args.process_index != 0:
+        return
+    output = Path(args.output_dir)
+    config = to_plain_dict(parsed.values)
+    config["explicitly_set"] = sorted(parsed.explicit)
+    config["config_file"] = parsed.config_path
+    reporting.write_json(output / "run_config.json", config)
+    reporting.write_json(output / "environment.json", reporting.environment(data_files))
+
+
+def save_results(trainer: transformers.Trainer, results: dict[str, Any]) -> None:
+    """`all_results.json` holds every split's figures and the number of processes that ran."""
+    if trainer.is_world_process_zero():
+        all_results = {**results, "world_size": trainer.args.world_size}
+        reporting.write_json(Path(trainer.args.output_dir) / "all_results.json", all_results)

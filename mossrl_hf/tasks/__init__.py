@@ -1,0 +1,1 @@
+"""Task glue shared by recipes and the prediction API: features per split, evaluation, outputs."""

@@ -1,0 +1,98 @@
+"""NER task glue: features per split, word-level evaluation inside Trainer, the files a split leaves."""
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import torch
+from transformers import Trainer
+
+from ..configs import NerDataArguments
+from ..data.ner_data import NerData
+from ..data.ner_features import MODEL_COLUMNS, build_ner_features, words_to_tags
+from ..data.sentences import SentenceRecords
+from ..metrics.ner_metrics import conll_prediction_lines, ner_metrics, ner_report_text
+from ..reporting import atomic_write_lines, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+METRIC_PREFIX = {"validation": "eval", "test": "test"}
+SUMMARY_KEYS = ("f1", "precision", "recall", "accuracy", "strict_f1")
+
+
+@dataclass
+class NerSplit:
+    name: str
+    records: SentenceRecords
+    features: datasets.Dataset  # model inputs plus `sentence` and `word_index` for the way back to words
+
+    @property
+    def model_inputs(self) -> datasets.Dataset:
+        return self.features.select_columns(MODEL_COLUMNS)
+
+
+def build_splits(data: NerData, tokenizer, labels: list[str], args: NerDataArguments) -> dict[str, NerSplit]:
+    label2id = {label: index for index, label in enumerate(labels)}
+    splits = {}
+    for name, records in data.splits.items():
+        features = build_ner_features(
+            records, tokenizer, label2id, args.max_seq_length, args.stride, args.label_all_tokens,
+            num_proc=args.preprocessing_num_workers,
+        )
+        windowed = len(features) - len(records)
+        logger.info("%s: %d sentences -> %d windows (%d extra for long sentences)", name, len(records),
+                    len(features), windowed)
+        splits[name] = NerSplit(name, records, features)
+    return splits
+
+
+def argmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Keep only label ids from each batch (for Trainer's `preprocess_logits_for_metrics`): less to gather."""
+    if isinstance(logits, tuple):
+        logits = logits[0]
+    return logits.argmax(dim=-1)
+
+
+@dataclass
+class WordLevelNerMetrics:
+    """Trainer `compute_metrics` that scores whole input words, not sub-token windows.
+
+    Trainer returns one row per window, in dataset order; the split's `sentence`/`word_index` columns map
+    them back to one tag per word, so every sentence counts exactly once.
+    """
+
+    split: NerSplit
+    id2label: dict[int, str]
+    scheme: str
+    last_predicted: list[list[str]] = field(default_factory=list, repr=False)
+
+    def predicted_tags(self, predictions) -> list[list[str]]:
+        lengths = [len(words) for words in self.split.records.words]
+        features = self.split.features
+        return words_to_tags(features["sentence"], features["word_index"], predictions, lengths, self.id2label)
+
+    def __call__(self, eval_prediction) -> dict[str, float]:
+        self.last_predicted = self.predicted_tags(eval_prediction.predictions)
+        return ner_metrics(self.split.records.tags, self.last_predicted, self.scheme)
+
+
+def score_split(trainer: Trainer, split: NerSplit, id2label: dict[int, str], scheme: str) -> dict[str, float]:
+    """Evaluate (validation) or predict (test) one split; write its report, and for test its predictions."""
+    prefix = METRIC_PREFIX[split.name]
+    metric = WordLevelNerMetrics(split, id2label, scheme)
+    trainer.compute_metrics = metric
+    if prefix == "eval":
+        metrics = trainer.evaluate(split.model_inputs, metric_key_prefix=prefix)
+    else:
+        metrics = trainer.predict(split.model_inputs, metric_key_prefix=prefix).metrics
+    trainer.log_metrics(prefix, metrics)
+    trainer.save_metrics(prefix, metrics, combined=False)
+    if trainer.is_world_process_zero():
+        output = Path(trainer.args.output_dir)
+        atomic_write_text(output / f"{prefix}_report.txt",
+                          ner_report_text(split.records.tags, metric.last_predicted, scheme))
+        if prefix == "test":
+            lines = conll_prediction_lines(split.records.words, split.records.tags, metric.last_predicted)
+            atomic_write_lines(output / "test_predictions.conll", lines)
+    return metrics

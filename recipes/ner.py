@@ -1,0 +1,88 @@
+"""Named entity recognition (token classification) on CoNLL-style data with transformers.Trainer.
+
+    accelerate launch recipes/ner.py                                   # bundled sample, offline MiniLM
+    accelerate launch recipes/ner.py --config recipes/configs/ner/conll2003_minilm_full.yaml
+    python recipes/ner.py --model_name_or_path outputs/ner --do_eval --do_predict \
+        --validation_file dev.txt --test_file test.txt                 # score a saved model
+
+Every transformers.TrainingArguments flag works; `--help` lists them all.
+"""
+
+from transformers import DataCollatorForTokenClassification, Trainer, set_seed
+
+from mossrl_hf import modeling, reporting, runtime
+from mossrl_hf.adapters import apply_lora
+from mossrl_hf.cli import parse_args
+from mossrl_hf.configs import LoraArguments, ModelArguments, NerDataArguments, RecipeTrainingArguments
+from mossrl_hf.data.ner_data import load_ner_data, resolve_labels
+from mossrl_hf.data.samples import use_sample_if_no_data
+from mossrl_hf.errors import run_main
+from mossrl_hf.tasks import ner
+
+# Lowest-priority defaults (a YAML config and flags override them); the rest are TrainingArguments' own.
+RECIPE_DEFAULTS = {
+    "output_dir": "outputs/ner",
+    "per_device_eval_batch_size": 64,
+    "eval_strategy": "epoch",
+    "logging_steps": 10,
+}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parsed = parse_args(
+        (ModelArguments, NerDataArguments, LoraArguments, RecipeTrainingArguments), argv, RECIPE_DEFAULTS, __doc__
+    )
+    model_args, data_args, lora_args, training_args = parsed.values
+    runtime.setup_logging(training_args)
+
+    # Data: read and check every split, settle the tag scheme and the label set.
+    use_sample_if_no_data(data_args, "ner")
+    data = load_ner_data(data_args)
+    runtime.plan_stages(training_args, parsed.explicit, set(data.splits))
+    runtime.save_run_record(training_args, parsed, data_args.data_files)
+    model_labels = modeling.trained_labels(modeling.load_config(model_args))
+    labels = resolve_labels(data, data_args, model_labels, training=training_args.do_train)
+    id2label = dict(enumerate(labels))
+
+    # Model (+ LoRA), then features: windows of sub-tokens with the first piece of each word labelled.
+    set_seed(training_args.seed)
+    tokenizer = modeling.load_tokenizer(model_args)
+    model = modeling.load_token_classifier(model_args, labels)
+    if lora_args.use_lora:
+        model = apply_lora(model, lora_args, "TOKEN_CLS")
+    splits = ner.build_splits(data, tokenizer, labels, data_args)
+
+    validation = splits.get("validation")
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        train_dataset=splits["train"].model_inputs if training_args.do_train else None,
+        eval_dataset=validation.model_inputs if validation else None,
+        processing_class=tokenizer,
+        compute_metrics=ner.WordLevelNerMetrics(validation, id2label, data.scheme) if validation else None,
+        preprocess_logits_for_metrics=ner.argmax_logits,
+    )
+
+    results = {}
+    if training_args.do_train:
+        train_result = trainer.train(resume_from_checkpoint=runtime.checkpoint_to_resume(training_args))
+        trainer.save_model()
+        trainer.save_state()
+        trainer.log_metrics("train", train_result.metrics)
+        trainer.save_metrics("train", train_result.metrics, combined=False)
+        results.update(train_result.metrics)
+    if training_args.do_eval:
+        results.update(ner.score_split(trainer, splits["validation"], id2label, data.scheme))
+    if training_args.do_predict:
+        results.update(ner.score_split(trainer, splits["test"], id2label, data.scheme))
+    runtime.save_results(trainer, results)
+
+    if trainer.is_world_process_zero():
+        keys = [f"{prefix}_{key}" for prefix in ("eval", "test") for key in ner.SUMMARY_KEYS]
+        print(f"\nResults ({training_args.output_dir}):\n{reporting.results_table(results, keys)}")
+    return results
+
+
+if __name__ == "__main__":
+    run_main(main)
