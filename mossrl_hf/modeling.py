@@ -2,6 +2,7 @@
 
 import logging
 import re
+from pathlib import Path
 
 from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer, PretrainedConfig
 
@@ -68,6 +69,12 @@ def with_labels(config: PretrainedConfig, labels: list[str]) -> PretrainedConfig
 
 def load_token_classifier(args: ModelArguments, labels: list[str]):
     """A token-classification model whose head predicts `labels`, re-headed when the checkpoint's differs."""
+    if args.model_name_or_path and is_adapter_dir(args.model_name_or_path):
+        model = load_token_classifier_from_adapter(args.model_name_or_path, is_trainable=True)
+        if trained_labels(model.config) != labels:
+            raise ConfigError(f"{args.model_name_or_path}: the adapter's head predicts "
+                              f"{trained_labels(model.config)}, this run needs {labels}")
+        return model
     config = load_config(args)
     previous = trained_labels(config)
     head_matches = previous == labels
@@ -81,3 +88,28 @@ def load_token_classifier(args: ModelArguments, labels: list[str]):
     return AutoModelForTokenClassification.from_pretrained(
         model_path(args), config=config, ignore_mismatched_sizes=not head_matches, **_hub_options(args)
     )
+
+
+def is_adapter_dir(path: str) -> bool:
+    return (Path(path) / "adapter_config.json").is_file()
+
+
+def load_token_classifier_from_adapter(path: str, is_trainable: bool = False):
+    """A base model with a saved LoRA adapter (and its trained head) on top, labels from `path`'s config."""
+    from peft import PeftConfig, PeftModel
+
+    base_name = PeftConfig.from_pretrained(path).base_model_name_or_path
+    config = AutoConfig.from_pretrained(path)
+    base = AutoModelForTokenClassification.from_pretrained(base_name, config=config, ignore_mismatched_sizes=True)
+    return PeftModel.from_pretrained(base, path, is_trainable=is_trainable)
+
+
+def load_trained_token_classifier(path: str):
+    """A model saved by recipes/ner.py, full or adapter, with its tokenizer, for inference."""
+    if not Path(path).is_dir():
+        raise ConfigError(f"{path}: no such model directory")
+    if is_adapter_dir(path):
+        model = load_token_classifier_from_adapter(path)
+    else:
+        model = AutoModelForTokenClassification.from_pretrained(path)
+    return model, AutoTokenizer.from_pretrained(path)

@@ -83,3 +83,13 @@ def save_results(trainer: transformers.Trainer, results: dict[str, Any]) -> None
     if trainer.is_world_process_zero():
         all_results = {**results, "world_size": trainer.args.world_size}
         reporting.write_json(Path(trainer.args.output_dir) / "all_results.json", all_results)
+
+
+def save_model(trainer: transformers.Trainer) -> None:
+    """Save the model and tokenizer; a LoRA adapter also gets its base config (label maps included), so
+    that plain `peft` and our loaders rebuild the same head."""
+    trainer.save_model()
+    trainer.save_state()
+    model = trainer.model
+    if trainer.is_world_process_zero() and hasattr(model, "peft_config"):
+        model.get_base_model().config.save_pretrained(trainer.args.output_dir)

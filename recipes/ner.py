@@ -67,8 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = {}
     if training_args.do_train:
         train_result = trainer.train(resume_from_checkpoint=runtime.checkpoint_to_resume(training_args))
-        trainer.save_model()
-        trainer.save_state()
+        runtime.save_model(trainer)
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics, combined=False)
         results.update(train_result.metrics)

@@ -1,0 +1,122 @@
+"""Tag new text with a trained NER model: a Python API and a command.
+
+    python -m mossrl_hf.predict --model outputs/ner --input sentences.txt --output tags.jsonl
+    python -m mossrl_hf.predict --model outputs/ner --input test.txt --input_format conll --output tags.jsonl
+
+    from mossrl_hf.predict import load_tagger
+    tag = load_tagger("outputs/ner")
+    tag(["Angela Merkel visited Paris .", ["EU", "rejects", "German", "call"]])
+
+Each result is `{"words": [...], "tags": [...], "entities": [{"type", "start", "end", "text"}]}` with word
+indices (`end` exclusive), one per input sentence, in input order. Long sentences are split into windows
+and put back together word by word, exactly as in the recipe's evaluation.
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+import torch
+from seqeval.metrics.sequence_labeling import get_entities
+from transformers import DataCollatorForTokenClassification
+
+from .data.conll import read_conll
+from .data.ner_features import build_ner_features, words_to_tags
+from .data.sentences import SentenceRecords
+from .data.text_files import read_text
+from .errors import DataError, UserError
+from .modeling import load_trained_token_classifier
+from .reporting import atomic_write_lines
+
+
+def entities_of(words: Sequence[str], tags: Sequence[str]) -> list[dict]:
+    return [
+        {"type": entity_type, "start": start, "end": end + 1, "text": " ".join(words[start : end + 1])}
+        for entity_type, start, end in get_entities(list(tags))
+    ]
+
+
+class Tagger:
+    """Callable: a list of sentences (strings split on white space, or lists of words) -> records."""
+
+    def __init__(self, model, tokenizer, max_length: int = 128, stride: int = 32, batch_size: int = 64):
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.max_length, self.stride, self.batch_size = max_length, stride, batch_size
+        self.id2label = {int(k): v for k, v in model.config.id2label.items()}
+        self.collate = DataCollatorForTokenClassification(tokenizer)
+
+    def predict_label_ids(self, features) -> list[list[int]]:
+        """Forward passes over feature rows, shortest first so that batches carry little padding."""
+        order = sorted(range(len(features)), key=lambda row: len(features[row]["input_ids"]))
+        predictions: list[list[int]] = [[] for _ in order]
+        inputs = features.select_columns(["input_ids", "attention_mask"])
+        device = next(self.model.parameters()).device
+        with torch.inference_mode():
+            for begin in range(0, len(order), self.batch_size):
+                rows = order[begin : begin + self.batch_size]
+                batch = self.collate([inputs[row] for row in rows])
+                logits = self.model(**{key: value.to(device) for key, value in batch.items()}).logits
+                for row, label_ids in zip(rows, logits.argmax(dim=-1).tolist(), strict=True):
+                    predictions[row] = label_ids
+        return predictions
+
+    def __call__(self, sentences: Sequence[str | Sequence[str]]) -> list[dict]:
+        records = SentenceRecords(source="<input>")
+        for sentence in sentences:
+            words = sentence.split() if isinstance(sentence, str) else list(sentence)
+            records.add(words, ["O"] * len(words), None)
+        if not records:
+            return []
+        features = build_ner_features(records, self.tokenizer, None, self.max_length, self.stride)
+        predictions = self.predict_label_ids(features)
+        lengths = [len(words) for words in records.words]
+        tags = words_to_tags(features["sentence"], features["word_index"], predictions, lengths, self.id2label)
+        return [
+            {"words": words, "tags": sentence_tags, "entities": entities_of(words, sentence_tags)}
+            for words, sentence_tags in zip(records.words, tags, strict=True)
+        ]
+
+
+def load_tagger(model_dir: str, max_length: int = 128, stride: int = 32, batch_size: int = 64) -> Tagger:
+    """A `Tagger` for a model saved by recipes/ner.py (a full model or a LoRA adapter)."""
+    model, tokenizer = load_trained_token_classifier(model_dir)
+    return Tagger(model, tokenizer, max_length=max_length, stride=stride, batch_size=batch_size)
+
+
+def read_sentences(path: str, input_format: str) -> list[list[str]]:
+    if input_format == "conll":
+        return read_conll(path).words
+    sentences = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        words = line.split()
+        if not words:
+            raise DataError(path, number, "an empty line: give one sentence per line (blank lines are not skipped)")
+        sentences.append(words)
+    if not sentences:
+        raise DataError(path, 1, "no sentences found (the file is empty)")
+    return sentences
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="Directory written by recipes/ner.py.")
+    parser.add_argument("--input", required=True, help="Text file: one sentence per line, or CoNLL columns.")
+    parser.add_argument("--output", required=True, help="JSON Lines file to write, one record per sentence.")
+    parser.add_argument("--input_format", choices=("text", "conll"), default="text")
+    parser.add_argument("--max_seq_length", type=int, default=128)
+    parser.add_argument("--stride", type=int, default=32)
+    parser.add_argument("--batch_size", type=int, default=64)
+    args = parser.parse_args(argv)
+    try:
+        sentences = read_sentences(args.input, args.input_format)
+        tagger = load_tagger(args.model, args.max_seq_length, args.stride, args.batch_size)
+        records = tagger(sentences)
+        atomic_write_lines(args.output, (json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+    except UserError as error:
+        print(str(error), file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
