@@ -55,7 +55,9 @@ def load_yaml_config(path: str) -> dict[str, Any]:
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise ConfigError(f"{path}: expected a mapping of option names to values, found {type(loaded).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping of option names to values, found {type(loaded).__name__}"
+        )
     root = repository_root(config_file.resolve().parent)
     return {key: _resolve_path(key, value, root) for key, value in loaded.items()}
 

@@ -46,7 +46,9 @@ class NerDataArguments:
     )
     train_file: Optional[str] = field(
         default=None,
-        metadata={"help": "Training data: CoNLL column file (any extension but .json/.jsonl) or JSON (Lines)."},
+        metadata={
+            "help": "Training data: CoNLL column file (any extension but .json/.jsonl) or JSON (Lines)."
+        },
     )
     validation_file: Optional[str] = field(default=None, metadata={"help": "Validation data, as train_file."})
     test_file: Optional[str] = field(default=None, metadata={"help": "Test data, as train_file."})
@@ -65,18 +67,25 @@ class NerDataArguments:
     )
     tag_scheme: str = field(
         default="keep",
-        metadata={"help": "`keep` the scheme the files use (IOB1, IOB2 or BIOES, detected), or `iob2`: convert."},
+        metadata={
+            "help": "`keep` the scheme the files use (IOB1, IOB2 or BIOES, detected), or `iob2`: convert."
+        },
     )
     max_seq_length: int = field(
         default=128,
-        metadata={"help": "Longest input in sub-word tokens; longer sentences are split into overlapping windows."},
+        metadata={
+            "help": "Longest input in sub-word tokens; longer sentences are split into overlapping windows."
+        },
     )
     stride: int = field(
         default=32, metadata={"help": "Tokens shared by consecutive windows of a long sentence."}
     )
     label_all_tokens: bool = field(
         default=False,
-        metadata={"help": "Label every sub-token of a word (B- becomes I- on continuation pieces), not just the first."},
+        metadata={
+            "help": "Label every sub-token of a word, not just the first (B- becomes I- on continuation "
+            "pieces)."
+        },
     )
     max_train_samples: Optional[int] = field(
         default=None, metadata={"help": "Keep only the first N training sentences."}
@@ -84,7 +93,9 @@ class NerDataArguments:
     max_eval_samples: Optional[int] = field(
         default=None, metadata={"help": "Keep only the first N validation sentences."}
     )
-    max_test_samples: Optional[int] = field(default=None, metadata={"help": "Keep only the first N test sentences."})
+    max_test_samples: Optional[int] = field(
+        default=None, metadata={"help": "Keep only the first N test sentences."}
+    )
     preprocessing_num_workers: Optional[int] = field(
         default=None, metadata={"help": "Processes used to tokenize the data."}
     )
@@ -112,7 +123,9 @@ class NerDataArguments:
 
 @dataclass
 class LoraArguments:
-    use_lora: bool = field(default=False, metadata={"help": "Train LoRA adapters (through peft) and the head."})
+    use_lora: bool = field(
+        default=False, metadata={"help": "Train LoRA adapters (through peft) and the head."}
+    )
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
     lora_dropout: float = field(default=0.1, metadata={"help": "Dropout on the LoRA branch."})

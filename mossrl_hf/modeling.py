@@ -33,7 +33,11 @@ def model_path(args: ModelArguments) -> str:
 
 
 def _hub_options(args: ModelArguments) -> dict:
-    return {"revision": args.model_revision, "cache_dir": args.cache_dir, "trust_remote_code": args.trust_remote_code}
+    return {
+        "revision": args.model_revision,
+        "cache_dir": args.cache_dir,
+        "trust_remote_code": args.trust_remote_code,
+    }
 
 
 def load_config(args: ModelArguments, **overrides) -> PretrainedConfig:
@@ -72,16 +76,22 @@ def load_token_classifier(args: ModelArguments, labels: list[str]):
     if args.model_name_or_path and is_adapter_dir(args.model_name_or_path):
         model = load_token_classifier_from_adapter(args.model_name_or_path, is_trainable=True)
         if trained_labels(model.config) != labels:
-            raise ConfigError(f"{args.model_name_or_path}: the adapter's head predicts "
-                              f"{trained_labels(model.config)}, this run needs {labels}")
+            raise ConfigError(
+                f"{args.model_name_or_path}: the adapter's head predicts "
+                f"{trained_labels(model.config)}, this run needs {labels}"
+            )
         return model
     config = load_config(args)
     previous = trained_labels(config)
     head_matches = previous == labels
     if previous is not None and not head_matches:
         logger.warning(
-            "Re-heading %s: its classifier predicts %d labels (%s); this run uses %d (%s). The new head starts "
-            "from random weights.", model_path(args), len(previous), ", ".join(previous), len(labels),
+            "Re-heading %s: its classifier predicts %d labels (%s); this run uses %d (%s). "
+            "The new head starts from random weights.",
+            model_path(args),
+            len(previous),
+            ", ".join(previous),
+            len(labels),
             ", ".join(labels),
         )
     config = with_labels(config, labels)
@@ -100,7 +110,9 @@ def load_token_classifier_from_adapter(path: str, is_trainable: bool = False):
 
     base_name = PeftConfig.from_pretrained(path).base_model_name_or_path
     config = AutoConfig.from_pretrained(path)
-    base = AutoModelForTokenClassification.from_pretrained(base_name, config=config, ignore_mismatched_sizes=True)
+    base = AutoModelForTokenClassification.from_pretrained(
+        base_name, config=config, ignore_mismatched_sizes=True
+    )
     return PeftModel.from_pretrained(base, path, is_trainable=is_trainable)
 
 

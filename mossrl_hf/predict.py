@@ -71,7 +71,9 @@ class Tagger:
         features = build_ner_features(records, self.tokenizer, None, self.max_length, self.stride)
         predictions = self.predict_label_ids(features)
         lengths = [len(words) for words in records.words]
-        tags = words_to_tags(features["sentence"], features["word_index"], predictions, lengths, self.id2label)
+        tags = words_to_tags(
+            features["sentence"], features["word_index"], predictions, lengths, self.id2label
+        )
         return [
             {"words": words, "tags": sentence_tags, "entities": entities_of(words, sentence_tags)}
             for words, sentence_tags in zip(records.words, tags, strict=True)
@@ -91,7 +93,9 @@ def read_sentences(path: str, input_format: str) -> list[list[str]]:
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         words = line.split()
         if not words:
-            raise DataError(path, number, "an empty line: give one sentence per line (blank lines are not skipped)")
+            raise DataError(
+                path, number, "an empty line: give one sentence per line (blank lines are not skipped)"
+            )
         sentences.append(words)
     if not sentences:
         raise DataError(path, 1, "no sentences found (the file is empty)")
@@ -99,7 +103,9 @@ def read_sentences(path: str, input_format: str) -> list[list[str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", required=True, help="Directory written by recipes/ner.py.")
     parser.add_argument("--input", required=True, help="Text file: one sentence per line, or CoNLL columns.")
     parser.add_argument("--output", required=True, help="JSON Lines file to write, one record per sentence.")

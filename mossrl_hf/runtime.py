@@ -22,9 +22,9 @@ _STAGES = {"do_train": "train", "do_eval": "validation", "do_predict": "test"}
 def setup_logging(args: TrainingArguments) -> None:
     """Main process logs at INFO, the others at WARNING (TrainingArguments' `log_level*` settings)."""
     logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", handlers=[
-            logging.StreamHandler(sys.stderr)
-        ],
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stderr)],
     )
     level = args.get_process_log_level()
     logger.setLevel(level)

@@ -8,7 +8,7 @@
 Every transformers.TrainingArguments flag works; `--help` lists them all.
 """
 
-from transformers import DataCollatorForTokenClassification, Trainer, set_seed
+from transformers import DataCollatorForTokenClassification, set_seed
 
 from mossrl_hf import modeling, reporting, runtime
 from mossrl_hf.adapters import apply_lora
@@ -18,6 +18,9 @@ from mossrl_hf.data.ner_data import load_ner_data, resolve_labels
 from mossrl_hf.data.samples import use_sample_if_no_data
 from mossrl_hf.errors import run_main
 from mossrl_hf.tasks import ner
+from mossrl_hf.training import InOrderEvalTrainer
+
+ARGUMENT_TYPES = (ModelArguments, NerDataArguments, LoraArguments, RecipeTrainingArguments)
 
 # Lowest-priority defaults (a YAML config and flags override them); the rest are TrainingArguments' own.
 RECIPE_DEFAULTS = {
@@ -29,9 +32,7 @@ RECIPE_DEFAULTS = {
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parsed = parse_args(
-        (ModelArguments, NerDataArguments, LoraArguments, RecipeTrainingArguments), argv, RECIPE_DEFAULTS, __doc__
-    )
+    parsed = parse_args(ARGUMENT_TYPES, argv, RECIPE_DEFAULTS, __doc__)
     model_args, data_args, lora_args, training_args = parsed.values
     runtime.setup_logging(training_args)
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     splits = ner.build_splits(data, tokenizer, labels, data_args)
 
     validation = splits.get("validation")
-    trainer = Trainer(
+    trainer = InOrderEvalTrainer(
         model=model,
         args=training_args,
         data_collator=DataCollatorForTokenClassification(tokenizer),

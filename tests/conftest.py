@@ -32,11 +32,15 @@ def tiny_bert_dir(tmp_path_factory) -> str:
     directory = tmp_path_factory.mktemp("tiny-bert")
     vocab_file = directory / "vocab.txt"
     vocab_file.write_text("\n".join(_bert_vocabulary()) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizer(vocab_file=str(vocab_file), do_lower_case=True)
+    tokenizer = BertTokenizer(vocab=str(vocab_file), do_lower_case=True)
     set_seed(0)
     config = BertConfig(
-        vocab_size=len(_bert_vocabulary()), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128,
+        vocab_size=len(_bert_vocabulary()),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
     )
     BertModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
@@ -60,8 +64,15 @@ def tiny_roberta_dir(tmp_path_factory) -> str:
     tokenizer = RobertaTokenizer(vocab=vocab, merges=merges, add_prefix_space=True)
     set_seed(0)
     config = RobertaConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=130, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=130,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
     )
     RobertaModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)

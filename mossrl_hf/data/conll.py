@@ -42,13 +42,17 @@ def read_conll(path: str, tag_column: int = -1) -> SentenceRecords:
             column_count, first_word_line = len(columns), number
             if not -column_count <= tag_column < column_count or column_count < 2:
                 raise DataError(
-                    path, number, f"--tag_column {tag_column} does not exist in a line of {column_count} "
-                    f"column(s) (a word and a tag are needed): {quote(line)}"
+                    path,
+                    number,
+                    f"--tag_column {tag_column} does not exist in a line of {column_count} "
+                    f"column(s) (a word and a tag are needed): {quote(line)}",
                 )
         if len(columns) != column_count:
             raise DataError(
-                path, number, f"expected {column_count} columns (as on line {first_word_line}), "
-                f"found {len(columns)}: {quote(line)}"
+                path,
+                number,
+                f"expected {column_count} columns (as on line {first_word_line}), "
+                f"found {len(columns)}: {quote(line)}",
             )
         if not words:
             sentence_line = number

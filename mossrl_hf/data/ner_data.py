@@ -77,7 +77,9 @@ def _records_from_dataset(args: NerDataArguments) -> dict[str, SentenceRecords]:
             continue
         for key in (args.tokens_column, args.tags_column):
             if key not in dataset.column_names:
-                raise DataError(f"{name}[{split_name}]", None, f"missing column {key!r} ({dataset.column_names})")
+                raise DataError(
+                    f"{name}[{split_name}]", None, f"missing column {key!r} ({dataset.column_names})"
+                )
         records = SentenceRecords(source=f"{name}[{split_name}]")
         tag_names = _class_label_names(dataset.features[args.tags_column])
         for words, tags in zip(dataset[args.tokens_column], dataset[args.tags_column], strict=True):
@@ -95,7 +97,9 @@ def _class_label_names(feature) -> list[str] | None:
 
 def read_ner_splits(args: NerDataArguments) -> dict[str, SentenceRecords]:
     if args.dataset_name and args.data_files:
-        raise ConfigError("give either --dataset_name or --train_file/--validation_file/--test_file, not both")
+        raise ConfigError(
+            "give either --dataset_name or --train_file/--validation_file/--test_file, not both"
+        )
     if args.dataset_name:
         return _records_from_dataset(args)
     splits = {}
@@ -116,10 +120,13 @@ def _tags_as_strings(records: SentenceRecords, label_names: list[str] | None) ->
                 raise records.error(index, problem, position)
             if isinstance(tag, int) and not isinstance(tag, bool):
                 if not label_names:
-                    raise records.error(index, f"tag {tag} is a number: give --label_names to name it", position)
+                    raise records.error(
+                        index, f"tag {tag} is a number: give --label_names to name it", position
+                    )
                 if not 0 <= tag < len(label_names):
-                    raise records.error(index, f"tag id {tag} is outside --label_names (0..{len(label_names) - 1})",
-                                        position)
+                    raise records.error(
+                        index, f"tag id {tag} is outside --label_names (0..{len(label_names) - 1})", position
+                    )
                 tags[position] = tag = label_names[tag]
             if not isinstance(tag, str):
                 raise records.error(index, f"a tag must be a string or an int, found {quote(tag)}", position)
@@ -135,8 +142,9 @@ def _settle_scheme(records: SentenceRecords) -> str:
         evidence |= tagging.scheme_evidence(tags)
         if tagging.scheme_from_evidence(evidence) is None:
             raise records.error(
-                index, "this file mixes tag schemes (IOB1, IOB2, BIOES): this sentence contradicts the scheme "
-                f"of the ones before it: {quote(' '.join(tags))}"
+                index,
+                "this file mixes tag schemes (IOB1, IOB2, BIOES): this sentence contradicts the scheme "
+                f"of the ones before it: {quote(' '.join(tags))}",
             )
     return tagging.scheme_from_evidence(evidence)
 
@@ -160,7 +168,11 @@ def load_ner_data(args: NerDataArguments) -> NerData:
         for records in splits.values():
             records.tags = [tagging.to_iob2(tags, scheme) for tags in records.tags]
         scheme = tagging.IOB2
-    limits = {"train": args.max_train_samples, "validation": args.max_eval_samples, "test": args.max_test_samples}
+    limits = {
+        "train": args.max_train_samples,
+        "validation": args.max_eval_samples,
+        "test": args.max_test_samples,
+    }
     splits = {split: records.head(limits[split]) for split, records in splits.items()}
     for split, records in splits.items():
         logger.info("%s: %d sentences from %s (%s)", split, len(records), records.source, scheme)
@@ -177,7 +189,8 @@ def resolve_labels(
     """
     train_tags = None
     if "train" in data.splits:
-        train_tags = tagging.sort_labels(tag for tags in data.splits["train"].tags for tag in tags)
+        # O is always a label: words that produce no sub-token are read back as O.
+        train_tags = tagging.sort_labels(["O", *(tag for tags in data.splits["train"].tags for tag in tags)])
     if args.label_names:
         labels, origin = list(args.label_names), "--label_names"
     elif model_labels is not None and (not training or set(model_labels) == set(train_tags or [])):
@@ -194,11 +207,12 @@ def resolve_labels(
 
 def check_tags_in_label_set(data: NerData, labels: list[str], origin: str) -> None:
     known = set(labels)
-    for split, records in data.splits.items():
+    for records in data.splits.values():
         for index, tags in enumerate(records.tags):
             for position, tag in enumerate(tags):
                 if tag not in known:
                     raise records.error(
-                        index, f"tag {tag!r} is not in the label set taken from {origin} "
-                        f"({', '.join(labels)})", position,
+                        index,
+                        f"tag {tag!r} is not in the label set taken from {origin} ({', '.join(labels)})",
+                        position,
                     )

@@ -65,7 +65,7 @@ def _sentence_features(token_ids, word_ids, tags, label2id, special: SpecialToke
         first_positions.setdefault(word, position)
     starts = window_starts(len(token_ids), width, stride)
     owners = _owner_windows(first_positions, starts, width)
-    pad = [IGNORE_INDEX] * len(special.prefix), [IGNORE_INDEX] * len(special.suffix)
+    before, after = len(special.prefix), len(special.suffix)
     for window, start in enumerate(starts):
         span = range(start, min(start + width, len(token_ids)))
         labels, word_index = [], []
@@ -85,8 +85,8 @@ def _sentence_features(token_ids, word_ids, tags, label2id, special: SpecialToke
         yield {
             "input_ids": input_ids,
             "attention_mask": [1] * len(input_ids),
-            "labels": pad[0] + labels + pad[1],
-            "word_index": pad[0] + word_index + pad[1],
+            "labels": [IGNORE_INDEX] * before + labels + [IGNORE_INDEX] * after,
+            "word_index": [-1] * before + word_index + [-1] * after,
         }
 
 
@@ -116,7 +116,13 @@ def build_ner_features(
         for row, sentence in enumerate(batch["sentence"]):
             tags = batch["tags"][row] if with_tags else None
             for feature in _sentence_features(
-                encoding["input_ids"][row], encoding.word_ids(row), tags, label2id, special, width, stride,
+                encoding["input_ids"][row],
+                encoding.word_ids(row),
+                tags,
+                label2id,
+                special,
+                width,
+                stride,
                 label_all_tokens,
             ):
                 for key, value in feature.items():
@@ -126,7 +132,10 @@ def build_ner_features(
 
     raw = datasets.Dataset.from_dict(columns)
     return raw.map(
-        featurize, batched=True, remove_columns=raw.column_names, num_proc=num_proc,
+        featurize,
+        batched=True,
+        remove_columns=raw.column_names,
+        num_proc=num_proc,
         desc="Tokenizing and aligning labels",
     )
 

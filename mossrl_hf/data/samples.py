@@ -10,7 +10,11 @@ SAMPLE_ROOT = Path(__file__).resolve().parent / "sample"
 _SPLIT_FILES = {
     "ner": {"train_file": "train.txt", "validation_file": "validation.txt", "test_file": "test.txt"},
     "sentiment": {"train_file": "train.csv", "validation_file": "validation.csv", "test_file": "test.csv"},
-    "preference": {"train_file": "train.jsonl", "validation_file": "validation.jsonl", "test_file": "test.jsonl"},
+    "preference": {
+        "train_file": "train.jsonl",
+        "validation_file": "validation.jsonl",
+        "test_file": "test.jsonl",
+    },
 }
 
 
@@ -20,7 +24,7 @@ def sample_files(name: str) -> dict[str, str]:
 
 
 def use_sample_if_no_data(data_args, name: str) -> bool:
-    """Point `data_args` at the bundled sample when no file and no dataset was given. Returns whether it did."""
+    """Point `data_args` at the bundled sample when no file and no dataset was given; say whether it did."""
     given = [key for key in (*_SPLIT_FILES[name], "dataset_name") if getattr(data_args, key, None)]
     if given:
         return False

@@ -42,6 +42,10 @@ class SentenceRecords:
         if count is None or count >= len(self):
             return self
         return SentenceRecords(
-            self.source, self.line_per_word, self.words[:count], self.tags[:count],
-            self.lines[:count], self.documents[:count],
+            self.source,
+            self.line_per_word,
+            self.words[:count],
+            self.tags[:count],
+            self.lines[:count],
+            self.documents[:count],
         )

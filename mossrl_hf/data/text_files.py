@@ -50,7 +50,9 @@ def _iter_json_array(path: str, text: str) -> Iterator[tuple[int, Any]]:
         try:
             record, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
-            raise DataError(path, error.lineno, f"malformed JSON: {error.msg} (column {error.colno})") from None
+            raise DataError(
+                path, error.lineno, f"malformed JSON: {error.msg} (column {error.colno})"
+            ) from None
         yield text.count("\n", 0, position) + 1, record
         position = _skip_space(text, end)
         if position < len(text) and text[position] == ",":

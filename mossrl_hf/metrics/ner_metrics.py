@@ -41,9 +41,15 @@ def ner_metrics(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]
     gold, predicted = [list(tags) for tags in gold], [list(tags) for tags in predicted]
     for index, (gold_tags, predicted_tags) in enumerate(zip(gold, predicted, strict=True)):
         if len(gold_tags) != len(predicted_tags):
-            raise ValueError(f"sentence {index}: {len(gold_tags)} gold tags but {len(predicted_tags)} predicted")
+            raise ValueError(
+                f"sentence {index}: {len(gold_tags)} gold tags but {len(predicted_tags)} predicted"
+            )
     words = sum(len(tags) for tags in gold)
-    correct = sum(g == p for gold_tags, pred_tags in zip(gold, predicted) for g, p in zip(gold_tags, pred_tags))
+    correct = sum(
+        g == p
+        for gold_tags, pred_tags in zip(gold, predicted, strict=True)
+        for g, p in zip(gold_tags, pred_tags, strict=True)
+    )
     metrics = {"accuracy": correct / words if words else 0.0}
     metrics.update(_flatten(_report(gold, predicted, False, scheme, True), ""))
     metrics.update(_flatten(_report(gold, predicted, True, scheme, True), "strict_"))
@@ -64,7 +70,9 @@ def conll_prediction_lines(words, gold, predicted) -> list[str]:
     """`word gold predicted` per word and a blank line after each sentence: input for conlleval."""
     lines = []
     for sentence_words, sentence_gold, sentence_predicted in zip(words, gold, predicted, strict=True):
-        for word, gold_tag, predicted_tag in zip(sentence_words, sentence_gold, sentence_predicted, strict=True):
+        for word, gold_tag, predicted_tag in zip(
+            sentence_words, sentence_gold, sentence_predicted, strict=True
+        ):
             lines.append(f"{word} {gold_tag} {predicted_tag}\n")
         lines.append("\n")
     return lines

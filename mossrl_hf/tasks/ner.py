@@ -37,12 +37,22 @@ def build_splits(data: NerData, tokenizer, labels: list[str], args: NerDataArgum
     splits = {}
     for name, records in data.splits.items():
         features = build_ner_features(
-            records, tokenizer, label2id, args.max_seq_length, args.stride, args.label_all_tokens,
+            records,
+            tokenizer,
+            label2id,
+            args.max_seq_length,
+            args.stride,
+            args.label_all_tokens,
             num_proc=args.preprocessing_num_workers,
         )
         windowed = len(features) - len(records)
-        logger.info("%s: %d sentences -> %d windows (%d extra for long sentences)", name, len(records),
-                    len(features), windowed)
+        logger.info(
+            "%s: %d sentences -> %d windows (%d extra for long sentences)",
+            name,
+            len(records),
+            len(features),
+            windowed,
+        )
         splits[name] = NerSplit(name, records, features)
     return splits
 
@@ -70,9 +80,23 @@ class WordLevelNerMetrics:
     def predicted_tags(self, predictions) -> list[list[str]]:
         lengths = [len(words) for words in self.split.records.words]
         features = self.split.features
-        return words_to_tags(features["sentence"], features["word_index"], predictions, lengths, self.id2label)
+        return words_to_tags(
+            features["sentence"], features["word_index"], predictions, lengths, self.id2label
+        )
+
+    def check_order(self, label_ids) -> None:
+        """Predictions must come in dataset order: the label ids that came with them say whether they did."""
+        if label_ids is None:
+            return
+        for row, expected in enumerate(self.split.features["labels"]):
+            if list(label_ids[row][: len(expected)]) != expected:
+                raise RuntimeError(
+                    f"{self.split.name}: predictions are not in dataset order (row {row}); evaluate with a "
+                    "sequential sampler (InOrderEvalTrainer)"
+                )
 
     def __call__(self, eval_prediction) -> dict[str, float]:
+        self.check_order(eval_prediction.label_ids)
         self.last_predicted = self.predicted_tags(eval_prediction.predictions)
         return ner_metrics(self.split.records.tags, self.last_predicted, self.scheme)
 
@@ -90,8 +114,10 @@ def score_split(trainer: Trainer, split: NerSplit, id2label: dict[int, str], sch
     trainer.save_metrics(prefix, metrics, combined=False)
     if trainer.is_world_process_zero():
         output = Path(trainer.args.output_dir)
-        atomic_write_text(output / f"{prefix}_report.txt",
-                          ner_report_text(split.records.tags, metric.last_predicted, scheme))
+        atomic_write_text(
+            output / f"{prefix}_report.txt",
+            ner_report_text(split.records.tags, metric.last_predicted, scheme),
+        )
         if prefix == "test":
             lines = conll_prediction_lines(split.records.words, split.records.tags, metric.last_predicted)
             atomic_write_lines(output / "test_predictions.conll", lines)

@@ -1,0 +1,108 @@
+import re
+import runpy
+import shlex
+
+import pytest
+
+from mossrl_hf.cli import parse_args
+from mossrl_hf.configs import LoraArguments, ModelArguments, NerDataArguments, RecipeTrainingArguments
+from mossrl_hf.errors import ConfigError
+from tests.conftest import REPO, write
+
+NER_TYPES = (ModelArguments, NerDataArguments, LoraArguments, RecipeTrainingArguments)
+
+
+def test_yaml_sets_defaults_and_flags_override(tmp_path):
+    config = write(tmp_path / "c.yaml", "learning_rate: 1.0e-4\nnum_train_epochs: 2\nlabel_names: [O, B-X]\n")
+    parsed = parse_args(NER_TYPES, ["--config", config, "--num_train_epochs", "5", "--output_dir", "o"])
+    model, data, lora, training = parsed.values
+    assert training.learning_rate == 1e-4 and training.num_train_epochs == 5
+    assert data.label_names == ["O", "B-X"] and training.label_names is None
+    assert {"learning_rate", "num_train_epochs", "label_names", "output_dir"} <= parsed.explicit
+
+
+def test_recipe_defaults_are_lowest(tmp_path):
+    parsed = parse_args(
+        NER_TYPES, ["--logging_steps", "7"], recipe_defaults={"logging_steps": 3, "output_dir": "x"}
+    )
+    assert parsed.values[3].logging_steps == 7 and parsed.values[3].output_dir == "x"
+    assert "output_dir" not in parsed.explicit
+
+
+def test_relative_data_paths_in_yaml_are_from_the_repository_root(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "configs").mkdir()
+    config = write(tmp_path / "configs" / "c.yaml", "train_file: data/train.txt\n")
+    data = parse_args(NER_TYPES, ["--config", config, "--output_dir", "o"]).values[1]
+    assert data.train_file == str(tmp_path / "data" / "train.txt")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("learning_rat: 1\n", "unknown option 'learning_rat' (did you mean 'learning_rate'?)"),
+        ("a: [1,\n", "not valid YAML"),
+        ("- 1\n- 2\n", "expected a mapping"),
+    ],
+)
+def test_bad_yaml_is_a_clear_error(tmp_path, content, message):
+    config = write(tmp_path / "c.yaml", content)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_args(NER_TYPES, ["--config", config])
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        parse_args(NER_TYPES, ["--config", str(tmp_path / "nope.yaml")])
+
+
+def test_unknown_flag_exits_with_usage():
+    with pytest.raises(SystemExit) as caught:
+        parse_args(NER_TYPES, ["--no_such_flag", "1"])
+    assert caught.value.code == 2
+
+
+def test_checks_name_the_field():
+    with pytest.raises(ConfigError, match="--tag_scheme must be 'keep' or 'iob2'"):
+        parse_args(NER_TYPES, ["--tag_scheme", "bio"])
+    with pytest.raises(ConfigError, match="--stride"):
+        parse_args(NER_TYPES, ["--max_seq_length", "16", "--stride", "12"])
+
+
+RECIPE_CONFIGS = sorted((REPO / "recipes" / "configs").rglob("*.yaml"))
+
+
+def recipe_types(task: str):
+    return runpy.run_path(str(REPO / "recipes" / f"{task}.py"), run_name="recipe")["ARGUMENT_TYPES"]
+
+
+@pytest.mark.parametrize("config", RECIPE_CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_shipped_yaml_parses(config):
+    task = config.parent.name
+    first = config.read_text().splitlines()[1]
+    assert f"recipes/{task}.py --config recipes/configs/{task}/{config.name}" in first, (
+        "header gives the command"
+    )
+    parse_args(recipe_types(task), ["--config", str(config)])
+
+
+def readme_commands() -> list[list[str]]:
+    """Recipe commands in the README's bash blocks, as argument lists."""
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
+    commands = []
+    for line in "\n".join(blocks).replace("\\\n", " ").splitlines():
+        match = re.search(r"(recipes/\w+\.py.*)$", line.split(" #")[0].strip())
+        if match:
+            commands.append(shlex.split(match.group(1)))
+    return commands
+
+
+def test_readme_has_launch_commands():
+    assert readme_commands(), "README shows no recipe command"
+
+
+@pytest.mark.parametrize("command", readme_commands(), ids=lambda c: " ".join(c)[:60])
+def test_every_readme_command_parses(command):
+    script, *argv = command
+    task = script.removeprefix("recipes/").removesuffix(".py")
+    parse_args(recipe_types(task), argv)
