@@ -51,6 +51,14 @@ def plan_stages(args: TrainingArguments, explicit: set[str], splits: set[str]) -
         raise ConfigError("nothing to do: give data and/or --do_train, --do_eval, --do_predict")
 
 
+def needed_splits(args: TrainingArguments) -> set[str]:
+    """The splits the planned stages use (no point tokenizing the others)."""
+    needed = {split for flag, split in _STAGES.items() if getattr(args, flag)}
+    if args.eval_strategy != IntervalStrategy.NO:
+        needed.add("validation")
+    return needed
+
+
 def checkpoint_to_resume(args: TrainingArguments) -> str | bool | None:
     """`--resume_from_checkpoint PATH`, or `true` for the newest checkpoint in output_dir."""
     value = args.resume_from_checkpoint

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> dict:
     model = modeling.load_token_classifier(model_args, labels)
     if lora_args.use_lora:
         model = apply_lora(model, lora_args, "TOKEN_CLS")
-    splits = ner.build_splits(data, tokenizer, labels, data_args)
+    splits = ner.build_splits(data, tokenizer, labels, data_args, runtime.needed_splits(training_args))
 
     validation = splits.get("validation")
     trainer = InOrderEvalTrainer(

@@ -264,3 +264,43 @@ def test_length_grouped_training_still_scores_in_order(ner_recipe, tiny_bert_dir
     )
     sentences = conll_sentences(output / "test_predictions.conll")
     assert [len(s) for s in sentences] == [7, 5, 400]
+
+
+def test_best_model_and_resume_from_checkpoint(ner_recipe, tiny_bert_dir, tmp_path):
+    output = tmp_path / "ckpt"
+    common = {"save_strategy": "steps", "save_steps": 1, "eval_strategy": "steps", "eval_steps": 1}
+    ner_recipe(
+        run_args(tiny_bert_dir, output, **common, load_best_model_at_end=True, metric_for_best_model="f1")
+    )
+    assert (output / "checkpoint-2").is_dir()
+    results = ner_recipe(
+        run_args(tiny_bert_dir, output, **common, max_steps=3, resume_from_checkpoint="true")
+    )
+    state = json.loads((output / "trainer_state.json").read_text())
+    assert state["global_step"] == 3 and "test_f1" in results
+
+
+def test_a_checkpoint_with_another_label_set_is_re_headed(ner_recipe, tiny_bert_dir, tmp_path, caplog):
+    first = tmp_path / "first"
+    ner_recipe(run_args(tiny_bert_dir, first, max_steps=1))
+    other = write(tmp_path / "other.txt", "Acme B-COMPANY\nrose O\n\nBig B-COMPANY\nCo I-COMPANY\n")
+    with caplog.at_level("WARNING", logger="mossrl_hf"):
+        ner_recipe(
+            [
+                "--model_name_or_path",
+                str(first),
+                "--train_file",
+                other,
+                "--output_dir",
+                str(tmp_path / "second"),
+                "--max_steps",
+                "1",
+                "--disable_tqdm",
+                "true",
+                "--save_strategy",
+                "no",
+            ]
+        )
+    assert any("Re-heading" in record.getMessage() for record in caplog.records)
+    config = json.loads((tmp_path / "second" / "config.json").read_text())
+    assert sorted(config["id2label"].values()) == ["B-COMPANY", "I-COMPANY", "O"]

@@ -32,10 +32,15 @@ class NerSplit:
         return self.features.select_columns(MODEL_COLUMNS)
 
 
-def build_splits(data: NerData, tokenizer, labels: list[str], args: NerDataArguments) -> dict[str, NerSplit]:
+def build_splits(
+    data: NerData, tokenizer, labels: list[str], args: NerDataArguments, needed: set[str]
+) -> dict[str, NerSplit]:
+    """Features for the `needed` splits."""
     label2id = {label: index for index, label in enumerate(labels)}
     splits = {}
     for name, records in data.splits.items():
+        if name not in needed:
+            continue
         features = build_ner_features(
             records,
             tokenizer,
