@@ -153,3 +153,98 @@ class RecipeTrainingArguments(TrainingArguments):
     """
 
     label_names: Optional[list[str]] = field(default=None, init=False, repr=False)
+
+
+@dataclass
+class ClassificationDataArguments:
+    dataset_name: Optional[str] = field(
+        default=None,
+        metadata={"help": "A dataset saved with `datasets.save_to_disk` (a directory) or a Hub dataset id."},
+    )
+    dataset_config_name: Optional[str] = field(
+        default=None, metadata={"help": "Configuration of a Hub dataset."}
+    )
+    train_file: Optional[str] = field(
+        default=None,
+        metadata={"help": "Training data: CSV, TSV, JSON / JSON Lines (or CoNLL with --labels_from)."},
+    )
+    validation_file: Optional[str] = field(default=None, metadata={"help": "Validation data, as train_file."})
+    test_file: Optional[str] = field(default=None, metadata={"help": "Test data, as train_file."})
+    text_column: str = field(default="text", metadata={"help": "Column (key) holding the text."})
+    text_pair_column: Optional[str] = field(
+        default=None, metadata={"help": "Column holding the second text of sentence-pair tasks."}
+    )
+    label_column: str = field(
+        default="label", metadata={"help": "Column holding the label (a string or an int)."}
+    )
+    label_names: Optional[list[str]] = field(
+        default=None,
+        metadata={
+            "help": "The label set in id order (int labels index it). Default: the training labels, sorted."
+        },
+    )
+    labels_from: str = field(
+        default="column",
+        metadata={
+            "help": "`column`: labels are in --label_column. `conll_has_entity`: the files are CoNLL NER "
+            "files; each sentence becomes an example (its words joined by spaces) labelled `entity` "
+            "when any tag is not O, else `no_entity` (-DOCSTART- lines are not examples)."
+        },
+    )
+    tag_column: int = field(
+        default=-1, metadata={"help": "With conll_has_entity: the column holding the NER tag."}
+    )
+    class_weights: str = field(
+        default="none",
+        metadata={
+            "help": "`none`, `auto` (inverse class frequency in the training split) or `w1,w2,...` per label."
+        },
+    )
+    max_seq_length: int = field(
+        default=128, metadata={"help": "Longest input in tokens; longer texts are truncated."}
+    )
+    max_train_samples: Optional[int] = field(
+        default=None, metadata={"help": "Keep the first N training examples."}
+    )
+    max_eval_samples: Optional[int] = field(
+        default=None, metadata={"help": "Keep the first N validation examples."}
+    )
+    max_test_samples: Optional[int] = field(
+        default=None, metadata={"help": "Keep the first N test examples."}
+    )
+    subset_seed: Optional[int] = field(
+        default=None,
+        metadata={"help": "With max_*_samples: a random subset drawn with this seed, not the first N."},
+    )
+    preprocessing_num_workers: Optional[int] = field(
+        default=None, metadata={"help": "Processes used to tokenize."}
+    )
+
+    def __post_init__(self):
+        if self.labels_from not in ("column", "conll_has_entity"):
+            raise ConfigError(
+                f"--labels_from must be 'column' or 'conll_has_entity', not {self.labels_from!r}"
+            )
+        if self.class_weights not in ("none", "auto"):
+            try:
+                [float(weight) for weight in self.class_weights.split(",")]
+            except ValueError:
+                raise ConfigError(
+                    "--class_weights must be 'none', 'auto' or comma-separated numbers, "
+                    f"not {self.class_weights!r}"
+                ) from None
+        if self.max_seq_length < 8:
+            raise ConfigError(f"--max_seq_length must be at least 8, not {self.max_seq_length}")
+
+    @property
+    def data_files(self) -> dict[str, str]:
+        files = {"train": self.train_file, "validation": self.validation_file, "test": self.test_file}
+        return {split: path for split, path in files.items() if path}
+
+    @property
+    def sample_limits(self) -> dict[str, Optional[int]]:
+        return {
+            "train": self.max_train_samples,
+            "validation": self.max_eval_samples,
+            "test": self.max_test_samples,
+        }

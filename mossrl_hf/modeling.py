@@ -41,7 +41,11 @@ def _hub_options(args: ModelArguments) -> dict:
 
 
 def load_config(args: ModelArguments, **overrides) -> PretrainedConfig:
-    return AutoConfig.from_pretrained(model_path(args), **_hub_options(args), **overrides)
+    try:
+        return AutoConfig.from_pretrained(model_path(args), **_hub_options(args), **overrides)
+    except (OSError, ValueError) as error:  # no such directory, no network, not a model
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"{model_path(args)}: cannot load a model config: {first_line}") from None
 
 
 def load_tokenizer(args: ModelArguments):
@@ -71,10 +75,10 @@ def with_labels(config: PretrainedConfig, labels: list[str]) -> PretrainedConfig
     return config
 
 
-def load_token_classifier(args: ModelArguments, labels: list[str]):
-    """A token-classification model whose head predicts `labels`, re-headed when the checkpoint's differs."""
+def load_classifier(args: ModelArguments, labels: list[str], auto_class=AutoModelForTokenClassification):
+    """A classifier (`auto_class`) whose head predicts `labels`, re-headed when the checkpoint's differs."""
     if args.model_name_or_path and is_adapter_dir(args.model_name_or_path):
-        model = load_token_classifier_from_adapter(args.model_name_or_path, is_trainable=True)
+        model = load_classifier_from_adapter(args.model_name_or_path, auto_class, is_trainable=True)
         if trained_labels(model.config) != labels:
             raise ConfigError(
                 f"{args.model_name_or_path}: the adapter's head predicts "
@@ -95,7 +99,7 @@ def load_token_classifier(args: ModelArguments, labels: list[str]):
             ", ".join(labels),
         )
     config = with_labels(config, labels)
-    return AutoModelForTokenClassification.from_pretrained(
+    return auto_class.from_pretrained(
         model_path(args), config=config, ignore_mismatched_sizes=not head_matches, **_hub_options(args)
     )
 
@@ -104,7 +108,9 @@ def is_adapter_dir(path: str) -> bool:
     return (Path(path) / "adapter_config.json").is_file()
 
 
-def load_token_classifier_from_adapter(path: str, is_trainable: bool = False):
+def load_classifier_from_adapter(
+    path: str, auto_class=AutoModelForTokenClassification, is_trainable: bool = False
+):
     """A base model with a saved LoRA adapter (and its trained head) on top, labels from `path`'s config."""
     from peft import PeftConfig, PeftModel
 
@@ -116,12 +122,12 @@ def load_token_classifier_from_adapter(path: str, is_trainable: bool = False):
     return PeftModel.from_pretrained(base, path, is_trainable=is_trainable)
 
 
-def load_trained_token_classifier(path: str):
-    """A model saved by recipes/ner.py, full or adapter, with its tokenizer, for inference."""
+def load_trained_classifier(path: str, auto_class=AutoModelForTokenClassification):
+    """A model saved by a recipe, full or adapter, with its tokenizer, for inference."""
     if not Path(path).is_dir():
         raise ConfigError(f"{path}: no such model directory")
     if is_adapter_dir(path):
-        model = load_token_classifier_from_adapter(path)
+        model = load_classifier_from_adapter(path, auto_class)
     else:
-        model = AutoModelForTokenClassification.from_pretrained(path)
+        model = auto_class.from_pretrained(path)
     return model, AutoTokenizer.from_pretrained(path)

@@ -14,7 +14,6 @@ and put back together word by word, exactly as in the recipe's evaluation.
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 
 import torch
@@ -25,8 +24,8 @@ from .data.conll import read_conll
 from .data.ner_features import build_ner_features, words_to_tags
 from .data.sentences import SentenceRecords
 from .data.text_files import read_text
-from .errors import DataError, UserError
-from .modeling import load_trained_token_classifier
+from .errors import DataError, run_main
+from .modeling import load_trained_classifier
 from .reporting import atomic_write_lines
 
 
@@ -82,7 +81,7 @@ class Tagger:
 
 def load_tagger(model_dir: str, max_length: int = 128, stride: int = 32, batch_size: int = 64) -> Tagger:
     """A `Tagger` for a model saved by recipes/ner.py (a full model or a LoRA adapter)."""
-    model, tokenizer = load_trained_token_classifier(model_dir)
+    model, tokenizer = load_trained_classifier(model_dir)
     return Tagger(model, tokenizer, max_length=max_length, stride=stride, batch_size=batch_size)
 
 
@@ -114,15 +113,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stride", type=int, default=32)
     parser.add_argument("--batch_size", type=int, default=64)
     args = parser.parse_args(argv)
-    try:
-        sentences = read_sentences(args.input, args.input_format)
-        tagger = load_tagger(args.model, args.max_seq_length, args.stride, args.batch_size)
-        records = tagger(sentences)
-        atomic_write_lines(args.output, (json.dumps(record, ensure_ascii=False) + "\n" for record in records))
-    except UserError as error:
-        print(str(error), file=sys.stderr)
-        sys.exit(2)
+    sentences = read_sentences(args.input, args.input_format)
+    tagger = load_tagger(args.model, args.max_seq_length, args.stride, args.batch_size)
+    records = tagger(sentences)
+    atomic_write_lines(args.output, (json.dumps(record, ensure_ascii=False) + "\n" for record in records))
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

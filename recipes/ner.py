@@ -8,7 +8,7 @@
 Every transformers.TrainingArguments flag works; `--help` lists them all.
 """
 
-from transformers import DataCollatorForTokenClassification, set_seed
+from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, set_seed
 
 from mossrl_hf import modeling, reporting, runtime
 from mossrl_hf.adapters import apply_lora
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict:
     # Model (+ LoRA), then features: windows of sub-tokens with the first piece of each word labelled.
     set_seed(training_args.seed)
     tokenizer = modeling.load_tokenizer(model_args)
-    model = modeling.load_token_classifier(model_args, labels)
+    model = modeling.load_classifier(model_args, labels, AutoModelForTokenClassification)
     if lora_args.use_lora:
         model = apply_lora(model, lora_args, "TOKEN_CLS")
     splits = ner.build_splits(data, tokenizer, labels, data_args, runtime.needed_splits(training_args))

@@ -12,6 +12,7 @@ from ..configs import NerDataArguments
 from ..errors import ConfigError, DataError, quote
 from . import tagging
 from .conll import read_conll
+from .labels import choose_label_set
 from .sentences import SentenceRecords
 from .text_files import iter_json_records
 
@@ -182,25 +183,12 @@ def load_ner_data(args: NerDataArguments) -> NerData:
 def resolve_labels(
     data: NerData, args: NerDataArguments, model_labels: list[str] | None, training: bool
 ) -> list[str]:
-    """The label set in id order.
-
-    `--label_names` when given; else a fine-tuned model's own labels when evaluating it, or when training
-    it further on data with the same label set (its head stays valid); else the tags of the training split.
-    """
+    """The label set in id order (see `choose_label_set`); every tag of every split must be in it."""
     train_tags = None
     if "train" in data.splits:
         # O is always a label: words that produce no sub-token are read back as O.
         train_tags = tagging.sort_labels(["O", *(tag for tags in data.splits["train"].tags for tag in tags)])
-    if args.label_names:
-        labels, origin = list(args.label_names), "--label_names"
-    elif model_labels is not None and (not training or set(model_labels) == set(train_tags or [])):
-        labels, origin = list(model_labels), "the model"
-    elif train_tags is not None:
-        labels, origin = train_tags, "the training data"
-    else:
-        raise ConfigError("no label set: give --train_file, --label_names, or a fine-tuned model")
-    if len(set(labels)) != len(labels):
-        raise ConfigError(f"the label set repeats a label: {labels}")
+    labels, origin = choose_label_set(args.label_names, model_labels, train_tags, training)
     check_tags_in_label_set(data, labels, origin)
     return labels
 

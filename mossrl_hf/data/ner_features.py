@@ -136,7 +136,7 @@ def build_ner_features(
         batched=True,
         remove_columns=raw.column_names,
         num_proc=num_proc,
-        desc="Tokenizing and aligning labels",
+        desc="Tokenizing and aligning labels" if with_tags else "Tokenizing",
     )
 
 

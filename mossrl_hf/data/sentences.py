@@ -5,6 +5,13 @@ from dataclasses import dataclass, field
 from ..errors import DataError
 
 
+def record_error(source: str, line: int | None, index: int, message: str) -> DataError:
+    """`PATH:LINE: message` for records read from files; `NAME: example N: message` for datasets."""
+    if line is None:
+        return DataError(source, None, f"example {index}: {message}")
+    return DataError(source, line, message)
+
+
 @dataclass
 class SentenceRecords:
     """Word and tag lists of one split, with their locations so that errors can point at them.
@@ -31,11 +38,9 @@ class SentenceRecords:
 
     def error(self, index: int, message: str, word_index: int | None = None) -> DataError:
         line = self.lines[index]
-        if line is None:
-            return DataError(self.source, None, f"example {index}: {message}")
-        if self.line_per_word and word_index is not None:
+        if line is not None and self.line_per_word and word_index is not None:
             line += word_index
-        return DataError(self.source, line, message)
+        return record_error(self.source, line, index, message)
 
     def head(self, count: int | None) -> "SentenceRecords":
         """The first `count` sentences (all when `count` is None)."""

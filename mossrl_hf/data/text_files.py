@@ -66,3 +66,34 @@ def _skip_space(text: str, position: int) -> int:
     while position < len(text) and text[position] in " \t\r\n":
         position += 1
     return position
+
+
+def iter_table_rows(path: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line, row) from a CSV or TSV file with a header row. TSV fields are taken literally (no
+    quoting), as in GLUE's files; CSV follows the usual quoting rules."""
+    import csv
+
+    text = read_text(path)
+    tab_separated = path.endswith((".tsv", ".tsv.gz"))
+    options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if tab_separated else {}
+    reader = csv.reader(text.splitlines(keepends=True), **options)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataError(path, 1, "empty file (a header row is needed)") from None
+    if len(set(header)) != len(header):
+        raise DataError(path, 1, f"the header repeats a column name: {header}")
+    start = reader.line_num + 1
+    try:
+        for row in reader:
+            if row:
+                if len(row) != len(header):
+                    raise DataError(
+                        path,
+                        start,
+                        f"expected {len(header)} fields (as in the header), found {len(row)}: {row!r}",
+                    )
+                yield start, dict(zip(header, row, strict=True))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise DataError(path, start, f"malformed CSV: {error}") from None

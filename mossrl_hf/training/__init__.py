@@ -1,5 +1,5 @@
 """Small Trainer subclasses and callbacks, one hook each."""
 
-from .trainers import InOrderEvalTrainer
+from .trainers import ClassWeightedTrainer, InOrderEvalTrainer
 
-__all__ = ["InOrderEvalTrainer"]
+__all__ = ["ClassWeightedTrainer", "InOrderEvalTrainer"]

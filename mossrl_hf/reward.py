@@ -1,0 +1,154 @@
+"""A trained classifier (recipes/classify.py) or reward model (recipes/reward_model.py) as a reward function.
+
+    python -m mossrl_hf.reward --model outputs/classify --input texts.txt --output scores.jsonl
+    python -m mossrl_hf.reward --model outputs/classify --input texts.jsonl --text_field text --output s.jsonl
+
+    from mossrl_hf.reward import load_reward_function
+    reward = load_reward_function("outputs/classify", positive_label="positive")
+    reward(["What a film!", "Dull."])  # -> [0.98, 0.03]
+
+A classifier scores a text with the probability (or logit) of its positive label; a model with one output (a
+pairwise reward model) scores it with that output. Texts are batched shortest first; scores come back in
+input order.
+"""
+
+import argparse
+import json
+from collections.abc import Sequence
+
+import torch
+from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
+
+from .data.text_files import iter_json_records, read_text
+from .errors import ConfigError, DataError, run_main
+from .modeling import load_trained_classifier
+from .reporting import atomic_write_lines
+
+_POSITIVE_NAMES = ("positive", "pos", "entity", "yes", "true", "good", "chosen", "acceptable", "1")
+
+
+def default_positive_label(labels: list[str]) -> str:
+    """A label with a conventional positive name, else the second of two labels."""
+    for name in _POSITIVE_NAMES:
+        if name in labels:
+            return name
+    if len(labels) == 2:
+        return labels[1]
+    raise ConfigError(f"the model has {len(labels)} labels ({', '.join(labels)}): say which is positive")
+
+
+class RewardFunction:
+    """Callable: a list of texts -> a list of float scores, in input order."""
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        positive_label: str | None = None,
+        score: str | None = None,
+        batch_size: int = 32,
+        max_length: int = 512,
+    ):
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.batch_size, self.max_length = batch_size, max_length
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self.single_output = model.config.num_labels == 1
+        self.score = score or ("logit" if self.single_output else "probability")
+        if self.score not in ("probability", "logit"):
+            raise ConfigError(f"score must be 'probability' or 'logit', not {self.score!r}")
+        if self.single_output:
+            self.index = 0
+        else:
+            label = positive_label or default_positive_label(labels)
+            if label not in labels:
+                raise ConfigError(
+                    f"positive label {label!r} is not one of the model's labels ({', '.join(labels)})"
+                )
+            self.index = labels.index(label)
+        self.collate = DataCollatorWithPadding(tokenizer)
+
+    def _scores(self, logits: torch.Tensor) -> torch.Tensor:
+        logits = logits.float()
+        if self.score == "logit":
+            return logits[:, self.index]
+        if self.single_output:
+            return torch.sigmoid(logits[:, 0])
+        return torch.softmax(logits, dim=-1)[:, self.index]
+
+    def __call__(self, texts: Sequence[str]) -> list[float]:
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        order = sorted(range(len(encoded)), key=lambda row: len(encoded[row]))
+        scores = [0.0] * len(encoded)
+        device = next(self.model.parameters()).device
+        with torch.inference_mode():
+            for begin in range(0, len(order), self.batch_size):
+                rows = order[begin : begin + self.batch_size]
+                batch = self.collate([{"input_ids": encoded[row]} for row in rows])
+                logits = self.model(**{key: value.to(device) for key, value in batch.items()}).logits
+                for row, value in zip(rows, self._scores(logits).tolist(), strict=True):
+                    scores[row] = value
+        return scores
+
+
+def load_reward_function(
+    model_dir: str,
+    positive_label: str | None = None,
+    score: str | None = None,
+    batch_size: int = 32,
+    max_length: int = 512,
+) -> RewardFunction:
+    model, tokenizer = load_trained_classifier(model_dir, AutoModelForSequenceClassification)
+    return RewardFunction(model, tokenizer, positive_label, score, batch_size, max_length)
+
+
+def read_texts(path: str, text_field: str) -> list[str]:
+    if path.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz")):
+        texts = []
+        for line, record in iter_json_records(path):
+            if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+                raise DataError(path, line, f"expected an object with a text field {text_field!r}")
+            texts.append(record[text_field])
+    else:
+        texts = read_text(path).splitlines()
+    for number, text in enumerate(texts, start=1):
+        if not text.strip():
+            raise DataError(path, number, "an empty text (blank lines are not skipped)")
+    if not texts:
+        raise DataError(path, 1, "no texts found (the file is empty)")
+    return texts
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", required=True, help="Directory written by classify.py or reward_model.py.")
+    parser.add_argument("--input", required=True, help="One text per line, or JSON Lines with --text_field.")
+    parser.add_argument(
+        "--output", required=True, help="JSON Lines to write: {text, score} per input, in order."
+    )
+    parser.add_argument("--text_field", default="text", help="The text's key in JSON Lines input.")
+    parser.add_argument("--positive_label", default=None, help="Classifier label whose score is the reward.")
+    parser.add_argument(
+        "--score",
+        choices=("probability", "logit"),
+        default=None,
+        help="Default: probability for classifiers, the raw output for one-output reward models.",
+    )
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--max_length", type=int, default=512)
+    args = parser.parse_args(argv)
+    texts = read_texts(args.input, args.text_field)
+    reward = load_reward_function(
+        args.model, args.positive_label, args.score, args.batch_size, args.max_length
+    )
+    scores = reward(texts)
+    lines = (
+        json.dumps({"text": t, "score": s}, ensure_ascii=False) + "\n"
+        for t, s in zip(texts, scores, strict=True)
+    )
+    atomic_write_lines(args.output, lines)
+
+
+if __name__ == "__main__":
+    run_main(main)

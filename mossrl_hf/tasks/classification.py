@@ -1,0 +1,138 @@
+"""Text classification glue: features per split, metrics inside Trainer, the files a split leaves."""
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import numpy as np
+from transformers import Trainer
+
+from ..configs import ClassificationDataArguments
+from ..data.classification_data import TextRecords
+from ..errors import ConfigError
+from ..metrics.classification_metrics import classification_metrics, classification_report_text, softmax
+from ..reporting import atomic_write_lines, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+METRIC_PREFIX = {"validation": "eval", "test": "test"}
+SUMMARY_KEYS = ("accuracy", "f1", "precision", "recall", "roc_auc")
+
+
+@dataclass
+class TextSplit:
+    name: str
+    records: TextRecords
+    features: datasets.Dataset
+
+
+def tokenize_texts(tokenizer, texts: list[str], pairs: list[str] | None, max_length: int) -> tuple[dict, int]:
+    """Tokenize with truncation to `max_length`; also count how many inputs were cut."""
+    encoding = tokenizer(texts, pairs, truncation=True, max_length=max_length)
+    full = tokenizer(texts, pairs, truncation=False)
+    truncated = sum(len(ids) > max_length for ids in full["input_ids"])
+    return {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"]}, truncated
+
+
+def build_splits(
+    splits: dict[str, TextRecords],
+    tokenizer,
+    labels: list[str],
+    args: ClassificationDataArguments,
+    needed: set[str],
+) -> dict[str, TextSplit]:
+    label2id = {label: index for index, label in enumerate(labels)}
+    result = {}
+    for name, records in splits.items():
+        if name not in needed:
+            continue
+        columns, truncated = tokenize_texts(tokenizer, records.texts, records.pairs, args.max_seq_length)
+        columns["labels"] = [label2id[label] for label in records.labels]
+        if truncated:
+            logger.warning(
+                "%s: %d of %d examples are longer than --max_seq_length %d and were truncated",
+                name,
+                truncated,
+                len(records),
+                args.max_seq_length,
+            )
+        result[name] = TextSplit(name, records, datasets.Dataset.from_dict(columns))
+    return result
+
+
+def class_weights(setting: str, train: TextRecords | None, labels: list[str]) -> list[float] | None:
+    """`none`; `auto`: n / (classes x count), inverse frequency in the training split; or given numbers."""
+    if setting == "none":
+        return None
+    if setting == "auto":
+        if train is None:
+            raise ConfigError("--class_weights auto needs a training split")
+        counts = Counter(train.labels)
+        missing = [label for label in labels if not counts[label]]
+        if missing:
+            raise ConfigError(f"--class_weights auto: no training example of {missing}")
+        return [len(train) / (len(labels) * counts[label]) for label in labels]
+    weights = [float(weight) for weight in setting.split(",")]
+    if len(weights) != len(labels) or any(weight <= 0 for weight in weights):
+        raise ConfigError(
+            f"--class_weights needs {len(labels)} positive numbers ({', '.join(labels)}), got {setting}"
+        )
+    return weights
+
+
+class ClassificationMetrics:
+    """Trainer `compute_metrics`: logits and gold ids to scikit-learn figures."""
+
+    def __init__(self, labels: list[str]):
+        self.labels = labels
+        self.last_probabilities: np.ndarray | None = None
+
+    def __call__(self, eval_prediction) -> dict:
+        logits = eval_prediction.predictions
+        logits = logits[0] if isinstance(logits, tuple) else logits
+        self.last_probabilities = softmax(np.asarray(logits, dtype=np.float64))
+        return classification_metrics(
+            np.asarray(eval_prediction.label_ids), self.last_probabilities, self.labels
+        )
+
+
+def prediction_lines(records: TextRecords, probabilities: np.ndarray, labels: list[str]) -> list[str]:
+    lines = []
+    for index, row in enumerate(probabilities):
+        record = {"text": records.texts[index]}
+        if records.pairs is not None:
+            record["text_pair"] = records.pairs[index]
+        record["label"] = records.labels[index]
+        record["predicted"] = labels[int(row.argmax())]
+        record["probabilities"] = {label: float(p) for label, p in zip(labels, row, strict=True)}
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    return lines
+
+
+def score_split(trainer: Trainer, split: TextSplit, labels: list[str]) -> dict:
+    """Evaluate (validation) or predict (test) one split; write its report, and for test its predictions."""
+    prefix = METRIC_PREFIX[split.name]
+    metric = ClassificationMetrics(labels)
+    trainer.compute_metrics = metric
+    if prefix == "eval":
+        metrics = trainer.evaluate(split.features, metric_key_prefix=prefix)
+    else:
+        metrics = trainer.predict(split.features, metric_key_prefix=prefix).metrics
+    trainer.log_metrics(prefix, {k: v for k, v in metrics.items() if not k.endswith("confusion_matrix")})
+    trainer.save_metrics(prefix, metrics, combined=False)
+    if trainer.is_world_process_zero():
+        output = Path(trainer.args.output_dir)
+        gold = np.asarray(split.features["labels"])
+        predicted = metric.last_probabilities.argmax(axis=-1)
+        atomic_write_text(
+            output / f"{prefix}_report.txt", classification_report_text(gold, predicted, labels)
+        )
+        if prefix == "test":
+            atomic_write_lines(
+                output / "test_predictions.jsonl",
+                prediction_lines(split.records, metric.last_probabilities, labels),
+            )
+    return metrics

@@ -1,0 +1,93 @@
+"""Binary and multi-class text classification (also the classifier used as a reward function).
+
+    accelerate launch recipes/classify.py                    # bundled sentiment sample, offline MiniLM
+    accelerate launch recipes/classify.py --config recipes/configs/classify/sst2_minilm_full.yaml
+    accelerate launch recipes/classify.py \
+        --config recipes/configs/classify/conll2003-has-entity_minilm_full.yaml
+
+Every transformers.TrainingArguments flag works; `--help` lists them all.
+"""
+
+from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
+
+from mossrl_hf import modeling, reporting, runtime
+from mossrl_hf.adapters import apply_lora
+from mossrl_hf.cli import parse_args
+from mossrl_hf.configs import (
+    ClassificationDataArguments,
+    LoraArguments,
+    ModelArguments,
+    RecipeTrainingArguments,
+)
+from mossrl_hf.data.classification_data import load_classification_data, resolve_class_labels
+from mossrl_hf.data.samples import use_sample_if_no_data
+from mossrl_hf.errors import run_main
+from mossrl_hf.tasks import classification
+from mossrl_hf.training import ClassWeightedTrainer
+
+ARGUMENT_TYPES = (ModelArguments, ClassificationDataArguments, LoraArguments, RecipeTrainingArguments)
+
+# Lowest-priority defaults (a YAML config and flags override them); the rest are TrainingArguments' own.
+RECIPE_DEFAULTS = {
+    "output_dir": "outputs/classify",
+    "per_device_eval_batch_size": 64,
+    "eval_strategy": "epoch",
+    "logging_steps": 10,
+}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parsed = parse_args(ARGUMENT_TYPES, argv, RECIPE_DEFAULTS, __doc__)
+    model_args, data_args, lora_args, training_args = parsed.values
+    runtime.setup_logging(training_args)
+
+    # Data: read and check every split, settle the label set.
+    use_sample_if_no_data(data_args, "sentiment")
+    data = load_classification_data(data_args)
+    runtime.plan_stages(training_args, parsed.explicit, set(data))
+    runtime.save_run_record(training_args, parsed, data_args.data_files)
+    model_labels = modeling.trained_labels(modeling.load_config(model_args))
+    labels = resolve_class_labels(data, data_args, model_labels, training=training_args.do_train)
+
+    # Model (+ LoRA) and features.
+    set_seed(training_args.seed)
+    tokenizer = modeling.load_tokenizer(model_args)
+    model = modeling.load_classifier(model_args, labels, AutoModelForSequenceClassification)
+    if lora_args.use_lora:
+        model = apply_lora(model, lora_args, "SEQ_CLS")
+    splits = classification.build_splits(
+        data, tokenizer, labels, data_args, runtime.needed_splits(training_args)
+    )
+
+    validation = splits.get("validation")
+    trainer = ClassWeightedTrainer(
+        model=model,
+        args=training_args,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        train_dataset=splits["train"].features if training_args.do_train else None,
+        eval_dataset=validation.features if validation else None,
+        processing_class=tokenizer,
+        compute_metrics=classification.ClassificationMetrics(labels),
+        class_weights=classification.class_weights(data_args.class_weights, data.get("train"), labels),
+    )
+
+    results = {}
+    if training_args.do_train:
+        train_result = trainer.train(resume_from_checkpoint=runtime.checkpoint_to_resume(training_args))
+        runtime.save_model(trainer)
+        trainer.log_metrics("train", train_result.metrics)
+        trainer.save_metrics("train", train_result.metrics, combined=False)
+        results.update(train_result.metrics)
+    for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
+        if wanted:
+            results.update(classification.score_split(trainer, splits[split_name], labels))
+    runtime.save_results(trainer, results)
+
+    if trainer.is_world_process_zero():
+        keys = [f"{prefix}_{key}" for prefix in ("eval", "test") for key in classification.SUMMARY_KEYS]
+        print(f"\nResults ({training_args.output_dir}):\n{reporting.results_table(results, keys)}")
+    return results
+
+
+if __name__ == "__main__":
+    run_main(main)
