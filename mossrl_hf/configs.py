@@ -248,3 +248,68 @@ class ClassificationDataArguments:
             "validation": self.max_eval_samples,
             "test": self.max_test_samples,
         }
+
+
+@dataclass
+class PreferenceDataArguments:
+    train_file: Optional[str] = field(
+        default=None,
+        metadata={"help": "JSON Lines (optionally .gz) with chosen and rejected texts per line."},
+    )
+    validation_file: Optional[str] = field(
+        default=None, metadata={"help": "Validation pairs, as train_file."}
+    )
+    test_file: Optional[str] = field(default=None, metadata={"help": "Test pairs, as train_file."})
+    prompt_column: str = field(
+        default="prompt",
+        metadata={"help": "Key of the prompt. Without it, the prompt is the dialogue the two texts share."},
+    )
+    chosen_column: str = field(default="chosen", metadata={"help": "Key of the preferred text."})
+    rejected_column: str = field(default="rejected", metadata={"help": "Key of the rejected text."})
+    margin_column: Optional[str] = field(
+        default=None,
+        metadata={"help": "Key of a per-pair margin m: loss -log sigmoid(r_chosen - r_rejected - m)."},
+    )
+    validation_split_percentage: Optional[int] = field(
+        default=None,
+        metadata={
+            "help": "Hold out this percentage of the training file (drawn with --split_seed) as the "
+            "validation split, and as the test split too when no test file is given. The held-out lines are "
+            "recorded."
+        },
+    )
+    split_seed: int = field(default=42, metadata={"help": "Seed of the held-out draw."})
+    max_seq_length: int = field(
+        default=256,
+        metadata={"help": "Longest prompt + response in tokens; the prompt is cut from the left to fit."},
+    )
+    max_train_samples: Optional[int] = field(
+        default=None, metadata={"help": "Keep the first N training pairs."}
+    )
+    max_eval_samples: Optional[int] = field(
+        default=None, metadata={"help": "Keep the first N validation pairs."}
+    )
+    max_test_samples: Optional[int] = field(default=None, metadata={"help": "Keep the first N test pairs."})
+    center_rewards_coefficient: Optional[float] = field(
+        default=None, metadata={"help": "Adds c * mean((r_chosen + r_rejected)^2) to keep rewards near zero."}
+    )
+
+    def __post_init__(self):
+        percentage = self.validation_split_percentage
+        if percentage is not None and not 0 < percentage < 100:
+            raise ConfigError(f"--validation_split_percentage must be between 1 and 99, not {percentage}")
+        if self.max_seq_length < 8:
+            raise ConfigError(f"--max_seq_length must be at least 8, not {self.max_seq_length}")
+
+    @property
+    def data_files(self) -> dict[str, str]:
+        files = {"train": self.train_file, "validation": self.validation_file, "test": self.test_file}
+        return {split: path for split, path in files.items() if path}
+
+    @property
+    def sample_limits(self) -> dict[str, Optional[int]]:
+        return {
+            "train": self.max_train_samples,
+            "validation": self.max_eval_samples,
+            "test": self.max_test_samples,
+        }

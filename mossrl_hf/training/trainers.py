@@ -37,3 +37,36 @@ class ClassWeightedTrainer(InOrderEvalTrainer):
             logits.view(-1, logits.size(-1)), labels.view(-1), weight=weights
         )
         return (loss, outputs) if return_outputs else loss
+
+
+class PairwiseRewardTrainer(InOrderEvalTrainer):
+    """Ranking loss -log sigmoid(r_chosen - r_rejected - margin) over batches from `PairCollator`, with an
+    optional penalty c * mean((r_chosen + r_rejected)^2) that keeps rewards centred near zero."""
+
+    def __init__(self, *args, center_rewards_coefficient: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.center_rewards_coefficient = center_rewards_coefficient
+
+    def _remove_unused_columns(self, dataset, description=None):
+        return dataset  # the pair columns are not model inputs; PairCollator turns them into some
+
+    def pair_rewards(self, model, inputs) -> tuple[torch.Tensor, torch.Tensor]:
+        rewards = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits[:, 0]
+        chosen, rejected = rewards.chunk(2)
+        return chosen, rejected
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        chosen, rejected = self.pair_rewards(model, inputs)
+        loss = -torch.nn.functional.logsigmoid(chosen - rejected - inputs["margin"]).mean()
+        if self.center_rewards_coefficient:
+            loss = loss + self.center_rewards_coefficient * ((chosen + rejected) ** 2).mean()
+        return (loss, torch.stack([chosen, rejected], dim=-1)) if return_outputs else loss
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad():
+            loss, rewards = self.compute_loss(model, inputs, return_outputs=True)
+        if prediction_loss_only:
+            return loss.detach(), None, None
+        # Trainer only computes metrics when there are labels: the "label" of every pair is its position 0.
+        return loss.detach(), rewards.detach(), torch.zeros(rewards.size(0), device=rewards.device)

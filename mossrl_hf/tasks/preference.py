@@ -1,0 +1,139 @@
+"""Pairwise reward-model glue: features that keep the response when cutting, the collator, the metrics."""
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+from transformers import Trainer
+
+from ..data.ner_features import SpecialTokens
+from ..data.preference_data import PreferencePairs
+from ..reporting import atomic_write_lines
+
+logger = logging.getLogger(__name__)
+
+METRIC_PREFIX = {"validation": "eval", "test": "test"}
+SUMMARY_KEYS = ("accuracy", "longer_wins_accuracy", "mean_margin", "reward_mean", "reward_std")
+
+
+def fit_pair_side(prompt: list[int], response: list[int], budget: int) -> tuple[list[int], bool]:
+    """Prompt + response in `budget` tokens, cutting the prompt from the left; the response keeps its end
+    (only a response longer than the whole budget loses its beginning). Returns (ids, whether it was cut)."""
+    if len(prompt) + len(response) <= budget:
+        return prompt + response, False
+    if len(response) >= budget:
+        return response[len(response) - budget :], True
+    return prompt[len(prompt) - (budget - len(response)) :] + response, True
+
+
+@dataclass
+class PairSplit:
+    name: str
+    pairs: PreferencePairs
+    features: datasets.Dataset
+    truncated: int
+
+
+def build_pair_features(pairs: PreferencePairs, tokenizer, max_length: int, name: str) -> PairSplit:
+    special = SpecialTokens.of(tokenizer)
+    budget = max_length - len(special.prefix) - len(special.suffix)
+
+    def ids(texts: list[str]) -> list[list[int]]:
+        return tokenizer(texts, add_special_tokens=False)["input_ids"]
+
+    prompts, chosen, rejected = ids(pairs.prompts), ids(pairs.chosen), ids(pairs.rejected)
+    columns: dict[str, list] = {"chosen_input_ids": [], "rejected_input_ids": []}
+    truncated = 0
+    for prompt, chosen_ids, rejected_ids in zip(prompts, chosen, rejected, strict=True):
+        chosen_fit, chosen_cut = fit_pair_side(prompt, chosen_ids, budget)
+        rejected_fit, rejected_cut = fit_pair_side(prompt, rejected_ids, budget)
+        truncated += chosen_cut or rejected_cut
+        columns["chosen_input_ids"].append(special.prefix + chosen_fit + special.suffix)
+        columns["rejected_input_ids"].append(special.prefix + rejected_fit + special.suffix)
+    columns["margin"] = pairs.margins if pairs.margins is not None else [0.0] * len(pairs)
+    if truncated:
+        logger.warning(
+            "%s: %d of %d pairs were longer than --max_seq_length %d: prompts cut from the left",
+            name,
+            truncated,
+            len(pairs),
+            max_length,
+        )
+    return PairSplit(name, pairs, datasets.Dataset.from_dict(columns), truncated)
+
+
+class PairCollator:
+    """Pads chosen and rejected sequences into one batch: chosen rows first, then rejected rows."""
+
+    def __init__(self, tokenizer):
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        sequences = [row["chosen_input_ids"] for row in rows] + [row["rejected_input_ids"] for row in rows]
+        width = max(len(sequence) for sequence in sequences)
+        input_ids = torch.full((len(sequences), width), self.pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        for row, sequence in enumerate(sequences):
+            input_ids[row, : len(sequence)] = torch.tensor(sequence)
+            attention_mask[row, : len(sequence)] = 1
+        margin = torch.tensor([row["margin"] for row in rows], dtype=torch.float)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "margin": margin}
+
+
+def longer_wins_accuracy(pairs: PreferencePairs) -> float:
+    """The "longer response wins" rule: the fraction of pairs whose chosen response is longer (ties: half)."""
+    score = sum(
+        1.0 if len(c) > len(r) else 0.5 if len(c) == len(r) else 0.0
+        for c, r in zip(pairs.chosen, pairs.rejected, strict=True)
+    )
+    return score / len(pairs)
+
+
+def pairwise_metrics(rewards: np.ndarray) -> dict[str, float]:
+    """`rewards`: one row per pair, (chosen, rejected)."""
+    chosen, rejected = rewards[:, 0], rewards[:, 1]
+    return {
+        "accuracy": float((chosen > rejected).mean()),
+        "mean_margin": float((chosen - rejected).mean()),
+        "reward_mean": float(rewards.mean()),
+        "reward_std": float(rewards.std()),
+        "chosen_reward_mean": float(chosen.mean()),
+        "rejected_reward_mean": float(rejected.mean()),
+    }
+
+
+class PairwiseMetrics:
+    def __init__(self):
+        self.last_rewards: np.ndarray | None = None
+
+    def __call__(self, eval_prediction) -> dict[str, float]:
+        self.last_rewards = np.asarray(eval_prediction.predictions, dtype=np.float64)
+        return pairwise_metrics(self.last_rewards)
+
+
+def score_split(trainer: Trainer, split: PairSplit) -> dict:
+    prefix = METRIC_PREFIX[split.name]
+    metric = PairwiseMetrics()
+    trainer.compute_metrics = metric
+    if prefix == "eval":
+        metrics = trainer.evaluate(split.features, metric_key_prefix=prefix)
+    else:
+        metrics = trainer.predict(split.features, metric_key_prefix=prefix).metrics
+    metrics[f"{prefix}_longer_wins_accuracy"] = longer_wins_accuracy(split.pairs)
+    metrics[f"{prefix}_truncated_pairs"] = split.truncated
+    trainer.log_metrics(prefix, metrics)
+    trainer.save_metrics(prefix, metrics, combined=False)
+    if prefix == "test" and trainer.is_world_process_zero():
+        lines = [
+            json.dumps(
+                {"line": line, "chosen_reward": float(c), "rejected_reward": float(r), "correct": bool(c > r)}
+            )
+            + "\n"
+            for line, (c, r) in zip(split.pairs.lines, metric.last_rewards, strict=True)
+        ]
+        atomic_write_lines(Path(trainer.args.output_dir) / "test_predictions.jsonl", lines)
+    return metrics

@@ -1,0 +1,94 @@
+"""Pairwise preference reward model (as in RLHF): a one-output sequence classifier trained with the ranking
+loss -log sigmoid(r_chosen - r_rejected).
+
+    accelerate launch recipes/reward_model.py          # bundled preference sample, offline MiniLM
+    accelerate launch recipes/reward_model.py \
+        --config recipes/configs/reward_model/hh-harmless_minilm_full.yaml
+
+The saved model loads as AutoModelForSequenceClassification (num_labels=1), and scores texts through
+mossrl_hf.reward. Every transformers.TrainingArguments flag works; `--help` lists them all.
+"""
+
+from pathlib import Path
+
+from transformers import AutoModelForSequenceClassification, set_seed
+
+from mossrl_hf import modeling, reporting, runtime
+from mossrl_hf.adapters import apply_lora
+from mossrl_hf.cli import parse_args
+from mossrl_hf.configs import LoraArguments, ModelArguments, PreferenceDataArguments, RecipeTrainingArguments
+from mossrl_hf.data.preference_data import load_preference_data
+from mossrl_hf.data.samples import use_sample_if_no_data
+from mossrl_hf.errors import run_main
+from mossrl_hf.tasks import preference
+from mossrl_hf.training import PairwiseRewardTrainer
+
+ARGUMENT_TYPES = (ModelArguments, PreferenceDataArguments, LoraArguments, RecipeTrainingArguments)
+REWARD_LABELS = ["reward"]  # one output: the reward
+
+# Lowest-priority defaults (a YAML config and flags override them); the rest are TrainingArguments' own.
+RECIPE_DEFAULTS = {
+    "output_dir": "outputs/reward_model",
+    "per_device_eval_batch_size": 32,
+    "eval_strategy": "epoch",
+    "logging_steps": 10,
+}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parsed = parse_args(ARGUMENT_TYPES, argv, RECIPE_DEFAULTS, __doc__)
+    model_args, data_args, lora_args, training_args = parsed.values
+    runtime.setup_logging(training_args)
+
+    # Data: pairs per split; a held-out split drawn from the training file is recorded.
+    use_sample_if_no_data(data_args, "preference")
+    data, held_out = load_preference_data(data_args)
+    runtime.plan_stages(training_args, parsed.explicit, set(data))
+    runtime.save_run_record(training_args, parsed, data_args.data_files)
+    if held_out and training_args.process_index == 0:
+        reporting.write_json(Path(training_args.output_dir) / "held_out_split.json", held_out)
+
+    # Model (+ LoRA) and features.
+    set_seed(training_args.seed)
+    tokenizer = modeling.load_tokenizer(model_args)
+    model = modeling.load_classifier(model_args, REWARD_LABELS, AutoModelForSequenceClassification)
+    if lora_args.use_lora:
+        model = apply_lora(model, lora_args, "SEQ_CLS")
+    needed = runtime.needed_splits(training_args)
+    splits = {
+        name: preference.build_pair_features(pairs, tokenizer, data_args.max_seq_length, name)
+        for name, pairs in data.items()
+        if name in needed
+    }
+
+    trainer = PairwiseRewardTrainer(
+        model=model,
+        args=training_args,
+        data_collator=preference.PairCollator(tokenizer),
+        train_dataset=splits["train"].features if training_args.do_train else None,
+        eval_dataset=splits["validation"].features if "validation" in splits else None,
+        processing_class=tokenizer,
+        compute_metrics=preference.PairwiseMetrics(),
+        center_rewards_coefficient=data_args.center_rewards_coefficient,
+    )
+
+    results = {}
+    if training_args.do_train:
+        train_result = trainer.train(resume_from_checkpoint=runtime.checkpoint_to_resume(training_args))
+        runtime.save_model(trainer)
+        trainer.log_metrics("train", train_result.metrics)
+        trainer.save_metrics("train", train_result.metrics, combined=False)
+        results.update(train_result.metrics | {"train_truncated_pairs": splits["train"].truncated})
+    for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
+        if wanted:
+            results.update(preference.score_split(trainer, splits[split_name]))
+    runtime.save_results(trainer, results)
+
+    if trainer.is_world_process_zero():
+        keys = [f"{prefix}_{key}" for prefix in ("eval", "test") for key in preference.SUMMARY_KEYS]
+        print(f"\nResults ({training_args.output_dir}):\n{reporting.results_table(results, keys)}")
+    return results
+
+
+if __name__ == "__main__":
+    run_main(main)
