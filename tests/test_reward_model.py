@@ -107,10 +107,12 @@ def test_pairwise_loss_on_hand_made_rewards():
 def test_pairwise_metrics_and_longer_rule(tmp_path):
     rewards = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 1.0]])
     metrics = pairwise_metrics(rewards)
-    assert metrics["accuracy"] == pytest.approx(2 / 3) and metrics["mean_margin"] == pytest.approx((1 - 2 + 2) / 3)
+    assert metrics["accuracy"] == pytest.approx(2 / 3) and metrics["mean_margin"] == pytest.approx(
+        (1 - 2 + 2) / 3
+    )
     assert metrics["reward_mean"] == pytest.approx(7 / 6)
     splits, _ = load_preference_data(PreferenceDataArguments(train_file=jsonl(tmp_path / "p.jsonl", PAIRS)))
-    assert longer_wins_accuracy(splits["train"]) == pytest.approx(2 / 4)
+    assert longer_wins_accuracy(splits["train"]) == pytest.approx(1 / 4)  # only the bread answer is longer
 
 
 def test_collator_puts_chosen_then_rejected():
