@@ -33,10 +33,20 @@ _PACKAGES = (
 )
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def atomic_write_lines(path: str | Path, lines: Iterable[str]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are for everyone to read
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.writelines(lines)

@@ -19,6 +19,21 @@ logger = logging.getLogger("mossrl_hf")
 _STAGES = {"do_train": "train", "do_eval": "validation", "do_predict": "test"}
 
 
+def recipe_defaults(output_dir: str, **overrides: Any) -> dict[str, Any]:
+    """The recipes' lowest-priority defaults (a YAML config and flags override them); the rest are
+    TrainingArguments' own. Evaluation each epoch and frequent logging give short runs something to show."""
+    import torch
+
+    return {
+        "output_dir": output_dir,
+        "per_device_eval_batch_size": 64,
+        "eval_strategy": "epoch",
+        "logging_steps": 10,
+        "dataloader_pin_memory": torch.cuda.is_available(),  # pinning without a GPU only warns
+        **overrides,
+    }
+
+
 def setup_logging(args: TrainingArguments) -> None:
     """Main process logs at INFO, the others at WARNING (TrainingArguments' `log_level*` settings)."""
     logging.basicConfig(

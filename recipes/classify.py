@@ -27,13 +27,7 @@ from mossrl_hf.training import ClassWeightedTrainer
 
 ARGUMENT_TYPES = (ModelArguments, ClassificationDataArguments, LoraArguments, RecipeTrainingArguments)
 
-# Lowest-priority defaults (a YAML config and flags override them); the rest are TrainingArguments' own.
-RECIPE_DEFAULTS = {
-    "output_dir": "outputs/classify",
-    "per_device_eval_batch_size": 64,
-    "eval_strategy": "epoch",
-    "logging_steps": 10,
-}
+RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/classify")
 
 
 def main(argv: list[str] | None = None) -> dict:

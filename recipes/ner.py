@@ -22,13 +22,7 @@ from mossrl_hf.training import InOrderEvalTrainer
 
 ARGUMENT_TYPES = (ModelArguments, NerDataArguments, LoraArguments, RecipeTrainingArguments)
 
-# Lowest-priority defaults (a YAML config and flags override them); the rest are TrainingArguments' own.
-RECIPE_DEFAULTS = {
-    "output_dir": "outputs/ner",
-    "per_device_eval_batch_size": 64,
-    "eval_strategy": "epoch",
-    "logging_steps": 10,
-}
+RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/ner")
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -26,13 +26,7 @@ from mossrl_hf.training import PairwiseRewardTrainer
 ARGUMENT_TYPES = (ModelArguments, PreferenceDataArguments, LoraArguments, RecipeTrainingArguments)
 REWARD_LABELS = ["reward"]  # one output: the reward
 
-# Lowest-priority defaults (a YAML config and flags override them); the rest are TrainingArguments' own.
-RECIPE_DEFAULTS = {
-    "output_dir": "outputs/reward_model",
-    "per_device_eval_batch_size": 32,
-    "eval_strategy": "epoch",
-    "logging_steps": 10,
-}
+RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/reward_model", per_device_eval_batch_size=32)
 
 
 def main(argv: list[str] | None = None) -> dict:
