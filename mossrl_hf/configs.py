@@ -11,6 +11,36 @@ from transformers import TrainingArguments
 from .errors import ConfigError
 
 
+class SplitFiles:
+    """What every task's data arguments share: one file per split and a cap on each split's size."""
+
+    train_file: Optional[str]
+    validation_file: Optional[str]
+    test_file: Optional[str]
+    max_train_samples: Optional[int]
+    max_eval_samples: Optional[int]
+    max_test_samples: Optional[int]
+
+    @property
+    def data_files(self) -> dict[str, str]:
+        files = {"train": self.train_file, "validation": self.validation_file, "test": self.test_file}
+        return {split: path for split, path in files.items() if path}
+
+    @property
+    def sample_limits(self) -> dict[str, Optional[int]]:
+        return {
+            "train": self.max_train_samples,
+            "validation": self.max_eval_samples,
+            "test": self.max_test_samples,
+        }
+
+    def check_sample_limits(self) -> None:
+        for name in ("max_train_samples", "max_eval_samples", "max_test_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"--{name} must be a positive number, not {value}")
+
+
 @dataclass
 class ModelArguments:
     model_name_or_path: Optional[str] = field(
@@ -36,7 +66,7 @@ class ModelArguments:
 
 
 @dataclass
-class NerDataArguments:
+class NerDataArguments(SplitFiles):
     dataset_name: Optional[str] = field(
         default=None,
         metadata={"help": "A dataset saved with `datasets.save_to_disk` (a directory) or a Hub dataset id."},
@@ -110,15 +140,7 @@ class NerDataArguments:
                 f"--stride must be between 0 and half the window ({(self.max_seq_length - 2) // 2}), "
                 f"not {self.stride}"
             )
-        for name in ("max_train_samples", "max_eval_samples", "max_test_samples"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"--{name} must be a positive number, not {value}")
-
-    @property
-    def data_files(self) -> dict[str, str]:
-        files = {"train": self.train_file, "validation": self.validation_file, "test": self.test_file}
-        return {split: path for split, path in files.items() if path}
+        self.check_sample_limits()
 
 
 @dataclass
@@ -156,7 +178,7 @@ class RecipeTrainingArguments(TrainingArguments):
 
 
 @dataclass
-class ClassificationDataArguments:
+class ClassificationDataArguments(SplitFiles):
     dataset_name: Optional[str] = field(
         default=None,
         metadata={"help": "A dataset saved with `datasets.save_to_disk` (a directory) or a Hub dataset id."},
@@ -221,6 +243,7 @@ class ClassificationDataArguments:
     )
 
     def __post_init__(self):
+        self.check_sample_limits()
         if self.labels_from not in ("column", "conll_has_entity"):
             raise ConfigError(
                 f"--labels_from must be 'column' or 'conll_has_entity', not {self.labels_from!r}"
@@ -236,22 +259,9 @@ class ClassificationDataArguments:
         if self.max_seq_length < 8:
             raise ConfigError(f"--max_seq_length must be at least 8, not {self.max_seq_length}")
 
-    @property
-    def data_files(self) -> dict[str, str]:
-        files = {"train": self.train_file, "validation": self.validation_file, "test": self.test_file}
-        return {split: path for split, path in files.items() if path}
-
-    @property
-    def sample_limits(self) -> dict[str, Optional[int]]:
-        return {
-            "train": self.max_train_samples,
-            "validation": self.max_eval_samples,
-            "test": self.max_test_samples,
-        }
-
 
 @dataclass
-class PreferenceDataArguments:
+class PreferenceDataArguments(SplitFiles):
     train_file: Optional[str] = field(
         default=None,
         metadata={"help": "JSON Lines (optionally .gz) with chosen and rejected texts per line."},
@@ -295,21 +305,9 @@ class PreferenceDataArguments:
     )
 
     def __post_init__(self):
+        self.check_sample_limits()
         percentage = self.validation_split_percentage
         if percentage is not None and not 0 < percentage < 100:
             raise ConfigError(f"--validation_split_percentage must be between 1 and 99, not {percentage}")
         if self.max_seq_length < 8:
             raise ConfigError(f"--max_seq_length must be at least 8, not {self.max_seq_length}")
-
-    @property
-    def data_files(self) -> dict[str, str]:
-        files = {"train": self.train_file, "validation": self.validation_file, "test": self.test_file}
-        return {split: path for split, path in files.items() if path}
-
-    @property
-    def sample_limits(self) -> dict[str, Optional[int]]:
-        return {
-            "train": self.max_train_samples,
-            "validation": self.max_eval_samples,
-            "test": self.max_test_samples,
-        }

@@ -101,11 +101,23 @@ def save_run_record(args: TrainingArguments, parsed: ParsedArgs, data_files: dic
     reporting.write_json(output / "environment.json", reporting.environment(data_files))
 
 
-def save_results(trainer: transformers.Trainer, results: dict[str, Any]) -> None:
-    """`all_results.json` holds every split's figures and the number of processes that ran."""
+def train_and_save(trainer: transformers.Trainer) -> dict[str, Any]:
+    """Train (resuming if asked), save the model, log and save the training figures."""
+    train_result = trainer.train(resume_from_checkpoint=checkpoint_to_resume(trainer.args))
+    save_model(trainer)
+    trainer.log_metrics("train", train_result.metrics)
+    trainer.save_metrics("train", train_result.metrics, combined=False)
+    return dict(train_result.metrics)
+
+
+def finish(trainer: transformers.Trainer, results: dict[str, Any], summary_keys: tuple[str, ...]) -> dict:
+    """Write `all_results.json` (every split's figures and the number of processes) and print a summary."""
     if trainer.is_world_process_zero():
         all_results = {**results, "world_size": trainer.args.world_size}
         reporting.write_json(Path(trainer.args.output_dir) / "all_results.json", all_results)
+        keys = [f"{prefix}_{key}" for prefix in ("eval", "test") for key in summary_keys]
+        print(f"\nResults ({trainer.args.output_dir}):\n{reporting.results_table(results, keys)}")
+    return results
 
 
 def save_model(trainer: transformers.Trainer) -> None:

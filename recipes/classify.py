@@ -10,7 +10,7 @@ Every transformers.TrainingArguments flag works; `--help` lists them all.
 
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
 
-from mossrl_hf import modeling, reporting, runtime
+from mossrl_hf import modeling, runtime
 from mossrl_hf.adapters import apply_lora
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import (
@@ -65,22 +65,11 @@ def main(argv: list[str] | None = None) -> dict:
         class_weights=classification.class_weights(data_args.class_weights, data.get("train"), labels),
     )
 
-    results = {}
-    if training_args.do_train:
-        train_result = trainer.train(resume_from_checkpoint=runtime.checkpoint_to_resume(training_args))
-        runtime.save_model(trainer)
-        trainer.log_metrics("train", train_result.metrics)
-        trainer.save_metrics("train", train_result.metrics, combined=False)
-        results.update(train_result.metrics)
+    results = runtime.train_and_save(trainer) if training_args.do_train else {}
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
         if wanted:
             results.update(classification.score_split(trainer, splits[split_name], labels))
-    runtime.save_results(trainer, results)
-
-    if trainer.is_world_process_zero():
-        keys = [f"{prefix}_{key}" for prefix in ("eval", "test") for key in classification.SUMMARY_KEYS]
-        print(f"\nResults ({training_args.output_dir}):\n{reporting.results_table(results, keys)}")
-    return results
+    return runtime.finish(trainer, results, classification.SUMMARY_KEYS)
 
 
 if __name__ == "__main__":

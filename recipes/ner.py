@@ -10,7 +10,7 @@ Every transformers.TrainingArguments flag works; `--help` lists them all.
 
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, set_seed
 
-from mossrl_hf import modeling, reporting, runtime
+from mossrl_hf import modeling, runtime
 from mossrl_hf.adapters import apply_lora
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import LoraArguments, ModelArguments, NerDataArguments, RecipeTrainingArguments
@@ -59,23 +59,12 @@ def main(argv: list[str] | None = None) -> dict:
         preprocess_logits_for_metrics=ner.argmax_logits,
     )
 
-    results = {}
-    if training_args.do_train:
-        train_result = trainer.train(resume_from_checkpoint=runtime.checkpoint_to_resume(training_args))
-        runtime.save_model(trainer)
-        trainer.log_metrics("train", train_result.metrics)
-        trainer.save_metrics("train", train_result.metrics, combined=False)
-        results.update(train_result.metrics)
+    results = runtime.train_and_save(trainer) if training_args.do_train else {}
     if training_args.do_eval:
         results.update(ner.score_split(trainer, splits["validation"], id2label, data.scheme))
     if training_args.do_predict:
         results.update(ner.score_split(trainer, splits["test"], id2label, data.scheme))
-    runtime.save_results(trainer, results)
-
-    if trainer.is_world_process_zero():
-        keys = [f"{prefix}_{key}" for prefix in ("eval", "test") for key in ner.SUMMARY_KEYS]
-        print(f"\nResults ({training_args.output_dir}):\n{reporting.results_table(results, keys)}")
-    return results
+    return runtime.finish(trainer, results, ner.SUMMARY_KEYS)
 
 
 if __name__ == "__main__":

@@ -68,20 +68,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     results = {}
     if training_args.do_train:
-        train_result = trainer.train(resume_from_checkpoint=runtime.checkpoint_to_resume(training_args))
-        runtime.save_model(trainer)
-        trainer.log_metrics("train", train_result.metrics)
-        trainer.save_metrics("train", train_result.metrics, combined=False)
-        results.update(train_result.metrics | {"train_truncated_pairs": splits["train"].truncated})
+        results = runtime.train_and_save(trainer) | {"train_truncated_pairs": splits["train"].truncated}
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
         if wanted:
             results.update(preference.score_split(trainer, splits[split_name]))
-    runtime.save_results(trainer, results)
-
-    if trainer.is_world_process_zero():
-        keys = [f"{prefix}_{key}" for prefix in ("eval", "test") for key in preference.SUMMARY_KEYS]
-        print(f"\nResults ({training_args.output_dir}):\n{reporting.results_table(results, keys)}")
-    return results
+    return runtime.finish(trainer, results, preference.SUMMARY_KEYS)
 
 
 if __name__ == "__main__":

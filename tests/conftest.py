@@ -107,3 +107,30 @@ def write(path: Path, text: str | bytes) -> str:
     else:
         path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+def recipe_error(recipe: str, model_dir: str, train_file: str, output_dir: Path) -> str:
+    """Run a recipe as a script on bad training data; check it fails the way users should see, and return
+    the one line it printed last."""
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "recipes" / f"{recipe}.py"),
+            "--model_name_or_path",
+            model_dir,
+            "--train_file",
+            train_file,
+            "--output_dir",
+            str(output_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert completed.returncode == 2, completed.stderr[-2000:]
+    assert "Traceback" not in completed.stderr
+    assert not (output_dir / "all_results.json").exists()
+    return completed.stderr.strip().splitlines()[-1]

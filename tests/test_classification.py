@@ -11,7 +11,7 @@ from mossrl_hf.data.classification_data import load_classification_data, resolve
 from mossrl_hf.errors import ConfigError, DataError
 from mossrl_hf.metrics.classification_metrics import classification_metrics
 from mossrl_hf.tasks.classification import class_weights
-from tests.conftest import FIXTURES, REPO, write
+from tests.conftest import FIXTURES, REPO, recipe_error, write
 
 TRAIN = str(FIXTURES / "sentiment_train.csv")
 
@@ -224,20 +224,5 @@ def test_classify_lora_saves_the_head(classify_recipe, tiny_bert_dir, tmp_path):
 
 def test_classify_bad_input_is_one_line(tiny_bert_dir, tmp_path):
     bad = write(tmp_path / "bad.csv", "text,label\nfine,positive\n  ,negative\n")
-    completed = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "recipes" / "classify.py"),
-            "--model_name_or_path",
-            tiny_bert_dir,
-            "--train_file",
-            bad,
-            "--output_dir",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode == 2 and "Traceback" not in completed.stderr
-    assert completed.stderr.strip().splitlines()[-1] == f"{bad}:3: empty or non-text 'text': '  '"
+    last_line = recipe_error("classify", tiny_bert_dir, bad, tmp_path / "out")
+    assert last_line == f"{bad}:3: empty or non-text 'text': '  '"

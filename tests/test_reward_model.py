@@ -1,8 +1,6 @@
 import gzip
 import json
 import runpy
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ from mossrl_hf.data.preference_data import load_preference_data, split_shared_pr
 from mossrl_hf.errors import DataError
 from mossrl_hf.tasks.preference import PairCollator, fit_pair_side, longer_wins_accuracy, pairwise_metrics
 from mossrl_hf.training.trainers import PairwiseRewardTrainer
-from tests.conftest import REPO, write
+from tests.conftest import REPO, recipe_error, write
 
 PAIRS = [
     {"prompt": "How do I bake bread?", "chosen": "Mix flour, water and yeast, then bake.", "rejected": "No."},
@@ -172,20 +170,5 @@ def test_reward_model_recipe_and_reward_api(tiny_bert_dir, tmp_path):
 
 def test_reward_model_bad_input_is_one_line(tiny_bert_dir, tmp_path):
     bad = jsonl(tmp_path / "bad.jsonl", [PAIRS[0], {"chosen": "x", "rejected": "x"}])
-    completed = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "recipes" / "reward_model.py"),
-            "--model_name_or_path",
-            tiny_bert_dir,
-            "--train_file",
-            bad,
-            "--output_dir",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode == 2 and "Traceback" not in completed.stderr
-    assert completed.stderr.strip().splitlines()[-1] == f"{bad}:2: chosen and rejected are the same text: 'x'"
+    last_line = recipe_error("reward_model", tiny_bert_dir, bad, tmp_path / "out")
+    assert last_line == f"{bad}:2: chosen and rejected are the same text: 'x'"

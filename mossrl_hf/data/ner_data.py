@@ -169,12 +169,7 @@ def load_ner_data(args: NerDataArguments) -> NerData:
         for records in splits.values():
             records.tags = [tagging.to_iob2(tags, scheme) for tags in records.tags]
         scheme = tagging.IOB2
-    limits = {
-        "train": args.max_train_samples,
-        "validation": args.max_eval_samples,
-        "test": args.max_test_samples,
-    }
-    splits = {split: records.head(limits[split]) for split, records in splits.items()}
+    splits = {split: records.head(args.sample_limits[split]) for split, records in splits.items()}
     for split, records in splits.items():
         logger.info("%s: %d sentences from %s (%s)", split, len(records), records.source, scheme)
     return NerData(splits=splits, scheme=scheme)
