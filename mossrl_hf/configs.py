@@ -110,6 +110,13 @@ class NerDataArguments(SplitFiles):
     stride: int = field(
         default=32, metadata={"help": "Tokens shared by consecutive windows of a long sentence."}
     )
+    decoding: str = field(
+        default="constrained",
+        metadata={
+            "help": "`constrained`: the best tag sequence the scheme allows (IOB2/BIOES: no entity opened "
+            "by I-); `argmax`: each word's best tag on its own."
+        },
+    )
     label_all_tokens: bool = field(
         default=False,
         metadata={
@@ -131,6 +138,8 @@ class NerDataArguments(SplitFiles):
     )
 
     def __post_init__(self):
+        if self.decoding not in ("constrained", "argmax"):
+            raise ConfigError(f"--decoding must be 'constrained' or 'argmax', not {self.decoding!r}")
         if self.tag_scheme not in ("keep", "iob2"):
             raise ConfigError(f"--tag_scheme must be 'keep' or 'iob2', not {self.tag_scheme!r}")
         if self.max_seq_length < 8:

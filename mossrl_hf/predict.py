@@ -16,13 +16,16 @@ import argparse
 import json
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from seqeval.metrics.sequence_labeling import get_entities
 from transformers import DataCollatorForTokenClassification
 
 from .data.conll import read_conll
-from .data.ner_features import build_ner_features, words_to_tags
+from .data.decoding import WordTagger
+from .data.ner_features import build_ner_features
 from .data.sentences import SentenceRecords
+from .data.tagging import IOB2
 from .data.text_files import read_text
 from .errors import DataError, run_main
 from .modeling import load_trained_classifier
@@ -39,16 +42,30 @@ def entities_of(words: Sequence[str], tags: Sequence[str]) -> list[dict]:
 class Tagger:
     """Callable: a list of sentences (strings split on white space, or lists of words) -> records."""
 
-    def __init__(self, model, tokenizer, max_length: int = 128, stride: int = 32, batch_size: int = 64):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        max_length: int = 128,
+        stride: int = 32,
+        batch_size: int = 64,
+        decoding: str | None = None,
+    ):
         self.model, self.tokenizer = model.eval(), tokenizer
         self.max_length, self.stride, self.batch_size = max_length, stride, batch_size
-        self.id2label = {int(k): v for k, v in model.config.id2label.items()}
+        config = model.config
+        labels = tuple(config.id2label[index] for index in range(config.num_labels))
+        # Decode as the recipe did: the scheme and decoding it stored in the config.
+        scheme = getattr(config, "ner_tag_scheme", IOB2)
+        self.word_tagger = WordTagger(
+            labels, scheme, decoding or getattr(config, "ner_decoding", "constrained")
+        )
         self.collate = DataCollatorForTokenClassification(tokenizer)
 
-    def predict_label_ids(self, features) -> list[list[int]]:
-        """Forward passes over feature rows, shortest first so that batches carry little padding."""
+    def predict_scores(self, features) -> list[np.ndarray]:
+        """Label log-probabilities per window token; forward passes shortest first (little padding)."""
         order = sorted(range(len(features)), key=lambda row: len(features[row]["input_ids"]))
-        predictions: list[list[int]] = [[] for _ in order]
+        predictions: list[np.ndarray] = [np.empty(0) for _ in order]
         inputs = features.select_columns(["input_ids", "attention_mask"])
         device = next(self.model.parameters()).device
         with torch.inference_mode():
@@ -56,8 +73,9 @@ class Tagger:
                 rows = order[begin : begin + self.batch_size]
                 batch = self.collate([inputs[row] for row in rows])
                 logits = self.model(**{key: value.to(device) for key, value in batch.items()}).logits
-                for row, label_ids in zip(rows, logits.argmax(dim=-1).tolist(), strict=True):
-                    predictions[row] = label_ids
+                scores = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
+                for row, row_scores in zip(rows, scores, strict=True):
+                    predictions[row] = row_scores
         return predictions
 
     def __call__(self, sentences: Sequence[str | Sequence[str]]) -> list[dict]:
@@ -68,11 +86,9 @@ class Tagger:
         if not records:
             return []
         features = build_ner_features(records, self.tokenizer, None, self.max_length, self.stride)
-        predictions = self.predict_label_ids(features)
+        predictions = self.predict_scores(features)
         lengths = [len(words) for words in records.words]
-        tags = words_to_tags(
-            features["sentence"], features["word_index"], predictions, lengths, self.id2label
-        )
+        tags = self.word_tagger.tags(features["sentence"], features["word_index"], predictions, lengths)
         return [
             {"words": words, "tags": sentence_tags, "entities": entities_of(words, sentence_tags)}
             for words, sentence_tags in zip(records.words, tags, strict=True)

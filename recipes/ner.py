@@ -14,6 +14,7 @@ from mossrl_hf import modeling, runtime
 from mossrl_hf.adapters import apply_lora
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import LoraArguments, ModelArguments, NerDataArguments, RecipeTrainingArguments
+from mossrl_hf.data.decoding import WordTagger
 from mossrl_hf.data.ner_data import load_ner_data, resolve_labels
 from mossrl_hf.data.samples import use_sample_if_no_data
 from mossrl_hf.errors import run_main
@@ -37,12 +38,13 @@ def main(argv: list[str] | None = None) -> dict:
     runtime.save_run_record(training_args, parsed, data_args.data_files)
     model_labels = modeling.trained_labels(modeling.load_config(model_args))
     labels = resolve_labels(data, data_args, model_labels, training=training_args.do_train)
-    id2label = dict(enumerate(labels))
+    tagger = WordTagger(tuple(labels), data.scheme, data_args.decoding)
 
     # Model (+ LoRA), then features: windows of sub-tokens with the first piece of each word labelled.
     set_seed(training_args.seed)
     tokenizer = modeling.load_tokenizer(model_args)
     model = modeling.load_classifier(model_args, labels, AutoModelForTokenClassification)
+    ner.remember_decoding(model, tagger)
     if lora_args.use_lora:
         model = apply_lora(model, lora_args, "TOKEN_CLS")
     splits = ner.build_splits(data, tokenizer, labels, data_args, runtime.needed_splits(training_args))
@@ -55,15 +57,15 @@ def main(argv: list[str] | None = None) -> dict:
         train_dataset=splits["train"].model_inputs if training_args.do_train else None,
         eval_dataset=validation.model_inputs if validation else None,
         processing_class=tokenizer,
-        compute_metrics=ner.WordLevelNerMetrics(validation, id2label, data.scheme) if validation else None,
-        preprocess_logits_for_metrics=ner.argmax_logits,
+        compute_metrics=ner.WordLevelNerMetrics(validation, tagger) if validation else None,
+        preprocess_logits_for_metrics=ner.log_probabilities,
     )
 
     results = runtime.train_and_save(trainer) if training_args.do_train else {}
     if training_args.do_eval:
-        results.update(ner.score_split(trainer, splits["validation"], id2label, data.scheme))
+        results.update(ner.score_split(trainer, splits["validation"], tagger))
     if training_args.do_predict:
-        results.update(ner.score_split(trainer, splits["test"], id2label, data.scheme))
+        results.update(ner.score_split(trainer, splits["test"], tagger))
     return runtime.finish(trainer, results, ner.SUMMARY_KEYS)
 
 

@@ -1,12 +1,23 @@
 import numpy as np
 import pytest
 
-from mossrl_hf.data.ner_features import IGNORE_INDEX, build_ner_features, window_starts, words_to_tags
+from mossrl_hf.data.decoding import WordTagger
+from mossrl_hf.data.ner_features import IGNORE_INDEX, build_ner_features, window_starts
 from mossrl_hf.data.sentences import SentenceRecords
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 LABEL2ID = {label: index for index, label in enumerate(LABELS)}
-ID2LABEL = dict(enumerate(LABELS))
+ARGMAX = WordTagger(tuple(LABELS), "IOB2", "argmax")
+
+
+def one_hot_scores(label_ids) -> np.ndarray:
+    """Log-probability-like scores that make each position's label id the clear winner (-100: all equal)."""
+    ids = np.asarray(label_ids)
+    scores = np.full((*ids.shape, len(LABELS)), -10.0)
+    for index in np.ndindex(ids.shape):
+        if ids[index] >= 0:
+            scores[(*index, ids[index])] = 0.0
+    return scores
 
 
 def records_of(*sentences) -> SentenceRecords:
@@ -66,7 +77,7 @@ def test_long_sentence_comes_back_word_for_word(bert_tokenizer):
     predictions = np.full((len(features), width), -100)
     for row, labels in enumerate(features["labels"]):
         predictions[row, : len(labels)] = labels
-    tags_back = words_to_tags(features["sentence"], features["word_index"], predictions, [400], ID2LABEL)
+    tags_back = ARGMAX.tags(features["sentence"], features["word_index"], one_hot_scores(predictions), [400])
     assert tags_back == [tags]
 
 
@@ -86,7 +97,8 @@ def test_word_without_sub_tokens_is_predicted_o(bert_tokenizer):
     indexes = [w for w in features[0]["word_index"] if w >= 0]
     assert indexes == [0, 2]
     predictions = np.array([[0, 1, 3, 0]])
-    assert words_to_tags([0], features["word_index"], predictions, [3], ID2LABEL) == [["B-PER", "O", "B-LOC"]]
+    tagged = ARGMAX.tags([0], features["word_index"], one_hot_scores(predictions), [3])
+    assert tagged == [["B-PER", "O", "B-LOC"]]
 
 
 def test_unlabelled_features_for_new_text(bert_tokenizer):

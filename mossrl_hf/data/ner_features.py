@@ -140,17 +140,26 @@ def build_ner_features(
     )
 
 
-def words_to_tags(
+def gather_word_scores(
     sentences: Sequence[int],
     word_indexes: Sequence[Sequence[int]],
-    predictions: np.ndarray,
+    token_scores,
     sentence_lengths: Sequence[int],
-    id2label: dict[int, str],
-) -> list[list[str]]:
-    """Put window predictions (label ids per token position) back into one tag per input word."""
-    tags = [["O"] * length for length in sentence_lengths]
+    no_token_scores: np.ndarray,
+) -> list[np.ndarray]:
+    """Per sentence, a [words, labels] array of scores read from each word's owning window position.
+
+    `token_scores[row][position]` holds the label scores of a window token. Words with no sub-token get
+    `no_token_scores` (which favours O)."""
+    scores = [np.tile(no_token_scores, (length, 1)) for length in sentence_lengths]
     for row, (sentence, word_index) in enumerate(zip(sentences, word_indexes, strict=True)):
+        row_scores = token_scores[row]
         for position, word in enumerate(word_index):
             if word >= 0:
-                tags[sentence][word] = id2label[int(predictions[row][position])]
-    return tags
+                scores[sentence][word] = row_scores[position]
+    return scores
+
+
+def no_token_scores(labels: Sequence[str]) -> np.ndarray:
+    """Log-probabilities that make a word without sub-tokens an O."""
+    return np.array([0.0 if label == "O" else -1e4 for label in labels])

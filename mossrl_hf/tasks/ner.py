@@ -9,8 +9,9 @@ import torch
 from transformers import Trainer
 
 from ..configs import NerDataArguments
+from ..data.decoding import WordTagger
 from ..data.ner_data import NerData
-from ..data.ner_features import MODEL_COLUMNS, build_ner_features, words_to_tags
+from ..data.ner_features import MODEL_COLUMNS, build_ner_features
 from ..data.sentences import SentenceRecords
 from ..metrics.ner_metrics import conll_prediction_lines, ner_metrics, ner_report_text
 from ..reporting import atomic_write_lines, atomic_write_text
@@ -62,11 +63,17 @@ def build_splits(
     return splits
 
 
-def argmax_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Keep only label ids from each batch (for Trainer's `preprocess_logits_for_metrics`): less to gather."""
+def remember_decoding(model, tagger: WordTagger) -> None:
+    """Store the tag scheme and decoding in the model config, so `predict` decodes as evaluation did."""
+    model.config.ner_tag_scheme = tagger.scheme
+    model.config.ner_decoding = tagger.method
+
+
+def log_probabilities(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Trainer's `preprocess_logits_for_metrics`: label log-probabilities per token, for decoding."""
     if isinstance(logits, tuple):
         logits = logits[0]
-    return logits.argmax(dim=-1)
+    return torch.log_softmax(logits.float(), dim=-1)
 
 
 @dataclass
@@ -78,16 +85,13 @@ class WordLevelNerMetrics:
     """
 
     split: NerSplit
-    id2label: dict[int, str]
-    scheme: str
+    tagger: WordTagger
     last_predicted: list[list[str]] = field(default_factory=list, repr=False)
 
     def predicted_tags(self, predictions) -> list[list[str]]:
         lengths = [len(words) for words in self.split.records.words]
         features = self.split.features
-        return words_to_tags(
-            features["sentence"], features["word_index"], predictions, lengths, self.id2label
-        )
+        return self.tagger.tags(features["sentence"], features["word_index"], predictions, lengths)
 
     def check_order(self, label_ids) -> None:
         """Predictions must come in dataset order: the label ids that came with them say whether they did."""
@@ -103,13 +107,13 @@ class WordLevelNerMetrics:
     def __call__(self, eval_prediction) -> dict[str, float]:
         self.check_order(eval_prediction.label_ids)
         self.last_predicted = self.predicted_tags(eval_prediction.predictions)
-        return ner_metrics(self.split.records.tags, self.last_predicted, self.scheme)
+        return ner_metrics(self.split.records.tags, self.last_predicted, self.tagger.scheme)
 
 
-def score_split(trainer: Trainer, split: NerSplit, id2label: dict[int, str], scheme: str) -> dict[str, float]:
+def score_split(trainer: Trainer, split: NerSplit, tagger: WordTagger) -> dict[str, float]:
     """Evaluate (validation) or predict (test) one split; write its report, and for test its predictions."""
     prefix = METRIC_PREFIX[split.name]
-    metric = WordLevelNerMetrics(split, id2label, scheme)
+    metric = WordLevelNerMetrics(split, tagger)
     trainer.compute_metrics = metric
     if prefix == "eval":
         metrics = trainer.evaluate(split.model_inputs, metric_key_prefix=prefix)
@@ -121,7 +125,7 @@ def score_split(trainer: Trainer, split: NerSplit, id2label: dict[int, str], sch
         output = Path(trainer.args.output_dir)
         atomic_write_text(
             output / f"{prefix}_report.txt",
-            ner_report_text(split.records.tags, metric.last_predicted, scheme),
+            ner_report_text(split.records.tags, metric.last_predicted, tagger.scheme),
         )
         if prefix == "test":
             lines = conll_prediction_lines(split.records.words, split.records.tags, metric.last_predicted)
