@@ -226,3 +226,16 @@ def test_classify_bad_input_is_one_line(tiny_bert_dir, tmp_path):
     bad = write(tmp_path / "bad.csv", "text,label\nfine,positive\n  ,negative\n")
     last_line = recipe_error("classify", tiny_bert_dir, bad, tmp_path / "out")
     assert last_line == f"{bad}:3: empty or non-text 'text': '  '"
+
+
+def test_saved_dataset_with_class_labels(tmp_path):
+    import datasets
+
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["no", "yes"])}
+    )
+    dataset = datasets.Dataset.from_dict({"text": ["a", "b"], "label": [1, 0]}, features=features)
+    datasets.DatasetDict({"train": dataset, "dev": dataset}).save_to_disk(tmp_path / "saved")
+    splits, labels = load(dataset_name=str(tmp_path / "saved"))
+    assert set(splits) == {"train", "validation"} and splits["validation"].labels == ["yes", "no"]
+    assert labels == ["no", "yes"]

@@ -4,14 +4,13 @@ files turned into sentence-level labels), check it, settle the label set."""
 import logging
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..configs import ClassificationDataArguments
 from ..errors import ConfigError, DataError, quote
 from .conll import read_conll
 from .labels import choose_label_set
 from .sentences import record_error
-from .text_files import iter_json_records, iter_table_rows
+from .text_files import iter_json_records, iter_table_rows, load_dataset_splits
 
 logger = logging.getLogger(__name__)
 
@@ -95,23 +94,9 @@ def _read_file(path: str, args: ClassificationDataArguments) -> TextRecords:
 
 
 def _read_dataset(args: ClassificationDataArguments) -> dict[str, TextRecords]:
-    import datasets
-
-    name = args.dataset_name
-    loaded = (
-        datasets.load_from_disk(name)
-        if Path(name).is_dir()
-        else datasets.load_dataset(name, args.dataset_config_name)
-    )
-    if isinstance(loaded, datasets.Dataset):
-        loaded = datasets.DatasetDict({"train": loaded})
-    renamed = {"valid": "validation", "dev": "validation"}
     splits = {}
-    for split_name, dataset in loaded.items():
-        split = renamed.get(split_name, split_name)
-        if split not in ("train", "validation", "test"):
-            continue
-        records = TextRecords(source=f"{name}[{split_name}]")
+    for split, (source, dataset) in load_dataset_splits(args.dataset_name, args.dataset_config_name).items():
+        records = TextRecords(source=source)
         names = getattr(dataset.features.get(args.label_column), "names", None)
         for row in dataset:
             if names is not None and isinstance(row.get(args.label_column), int):

@@ -6,7 +6,6 @@ Every problem is a `DataError` naming the file and line (or example) and quoting
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..configs import NerDataArguments
 from ..errors import ConfigError, DataError, quote
@@ -14,7 +13,7 @@ from . import tagging
 from .conll import read_conll
 from .labels import choose_label_set
 from .sentences import SentenceRecords
-from .text_files import iter_json_records
+from .text_files import iter_json_records, load_dataset_splits
 
 logger = logging.getLogger(__name__)
 
@@ -61,27 +60,12 @@ def _records_from_json(path: str, args: NerDataArguments) -> SentenceRecords:
 
 
 def _records_from_dataset(args: NerDataArguments) -> dict[str, SentenceRecords]:
-    import datasets
-
-    name = args.dataset_name
-    if Path(name).is_dir():
-        loaded = datasets.load_from_disk(name)
-    else:
-        loaded = datasets.load_dataset(name, args.dataset_config_name)
-    if isinstance(loaded, datasets.Dataset):
-        loaded = datasets.DatasetDict({"train": loaded})
-    renamed = {"valid": "validation", "dev": "validation"}
     result = {}
-    for split_name, dataset in loaded.items():
-        split = renamed.get(split_name, split_name)
-        if split not in SPLITS:
-            continue
+    for split, (source, dataset) in load_dataset_splits(args.dataset_name, args.dataset_config_name).items():
         for key in (args.tokens_column, args.tags_column):
             if key not in dataset.column_names:
-                raise DataError(
-                    f"{name}[{split_name}]", None, f"missing column {key!r} ({dataset.column_names})"
-                )
-        records = SentenceRecords(source=f"{name}[{split_name}]")
+                raise DataError(source, None, f"missing column {key!r} ({dataset.column_names})")
+        records = SentenceRecords(source=source)
         tag_names = _class_label_names(dataset.features[args.tags_column])
         for words, tags in zip(dataset[args.tokens_column], dataset[args.tags_column], strict=True):
             records.add(list(words), [tag_names[t] for t in tags] if tag_names else list(tags), None)

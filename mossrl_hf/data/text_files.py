@@ -97,3 +97,22 @@ def iter_table_rows(path: str) -> Iterator[tuple[int, dict[str, str]]]:
             start = reader.line_num + 1
     except csv.Error as error:
         raise DataError(path, start, f"malformed CSV: {error}") from None
+
+
+def load_dataset_splits(name: str, config_name: str | None = None) -> dict[str, tuple[str, object]]:
+    """Train/validation/test of a dataset saved with `save_to_disk` (a directory) or on the Hub, as
+    {split: (source name for messages, datasets.Dataset)}; `valid` and `dev` count as validation."""
+    import datasets
+
+    loaded = (
+        datasets.load_from_disk(name) if Path(name).is_dir() else datasets.load_dataset(name, config_name)
+    )
+    if isinstance(loaded, datasets.Dataset):
+        loaded = datasets.DatasetDict({"train": loaded})
+    renamed = {"valid": "validation", "dev": "validation"}
+    splits = {}
+    for split_name, dataset in loaded.items():
+        split = renamed.get(split_name, split_name)
+        if split in ("train", "validation", "test"):
+            splits[split] = (f"{name}[{split_name}]", dataset)
+    return splits
