@@ -239,3 +239,11 @@ def test_saved_dataset_with_class_labels(tmp_path):
     splits, labels = load(dataset_name=str(tmp_path / "saved"))
     assert set(splits) == {"train", "validation"} and splits["validation"].labels == ["yes", "no"]
     assert labels == ["no", "yes"]
+
+
+def test_same_seed_same_metrics(classify_recipe, tiny_bert_dir, tmp_path):
+    first = classify_recipe(classify_args(tiny_bert_dir, tmp_path / "a", max_steps=2))
+    second = classify_recipe(classify_args(tiny_bert_dir, tmp_path / "b", max_steps=2))
+    assert {k: v for k, v in first.items() if "runtime" not in k and "per_second" not in k} == {
+        k: v for k, v in second.items() if "runtime" not in k and "per_second" not in k
+    }
