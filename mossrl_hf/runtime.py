@@ -1,4 +1,4 @@
-"""The steps every recipe takes around its task: logging, seeding, choosing stages, resuming, results."""
+"""The steps every recipe takes around its task: logging, choosing stages, resuming, saving, results."""
 
 import logging
 import sys
