@@ -4,6 +4,7 @@ import logging
 import re
 from pathlib import Path
 
+import torch
 from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer, PretrainedConfig
 
 from .configs import ModelArguments
@@ -131,3 +132,19 @@ def load_trained_classifier(path: str, auto_class=AutoModelForTokenClassificatio
     else:
         model = auto_class.from_pretrained(path)
     return model, AutoTokenizer.from_pretrained(path)
+
+
+def forward_shortest_first(model, input_ids: list[list[int]], collate, batch_size: int, per_batch) -> list:
+    """Run `model` over sequences batched shortest first (little padding); `per_batch(logits)` turns a
+    batch's logits into one result per row. Results come back in input order."""
+    order = sorted(range(len(input_ids)), key=lambda row: len(input_ids[row]))
+    results: list = [None] * len(input_ids)
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        for begin in range(0, len(order), batch_size):
+            rows = order[begin : begin + batch_size]
+            batch = collate([{"input_ids": input_ids[row]} for row in rows])
+            logits = model(**{key: value.to(device) for key, value in batch.items()}).logits
+            for row, result in zip(rows, per_batch(logits), strict=True):
+                results[row] = result
+    return results

@@ -28,7 +28,7 @@ from .data.sentences import SentenceRecords
 from .data.tagging import IOB2
 from .data.text_files import read_text
 from .errors import DataError, run_main
-from .modeling import load_trained_classifier
+from .modeling import forward_shortest_first, load_trained_classifier
 from .reporting import atomic_write_lines
 
 
@@ -63,20 +63,14 @@ class Tagger:
         self.collate = DataCollatorForTokenClassification(tokenizer)
 
     def predict_scores(self, features) -> list[np.ndarray]:
-        """Label log-probabilities per window token; forward passes shortest first (little padding)."""
-        order = sorted(range(len(features)), key=lambda row: len(features[row]["input_ids"]))
-        predictions: list[np.ndarray] = [np.empty(0) for _ in order]
-        inputs = features.select_columns(["input_ids", "attention_mask"])
-        device = next(self.model.parameters()).device
-        with torch.inference_mode():
-            for begin in range(0, len(order), self.batch_size):
-                rows = order[begin : begin + self.batch_size]
-                batch = self.collate([inputs[row] for row in rows])
-                logits = self.model(**{key: value.to(device) for key, value in batch.items()}).logits
-                scores = torch.log_softmax(logits.float(), dim=-1).cpu().numpy()
-                for row, row_scores in zip(rows, scores, strict=True):
-                    predictions[row] = row_scores
-        return predictions
+        """Label log-probabilities per window token, in feature order."""
+        return forward_shortest_first(
+            self.model,
+            features["input_ids"],
+            self.collate,
+            self.batch_size,
+            lambda logits: torch.log_softmax(logits.float(), dim=-1).cpu().numpy(),
+        )
 
     def __call__(self, sentences: Sequence[str | Sequence[str]]) -> list[dict]:
         records = SentenceRecords(source="<input>")

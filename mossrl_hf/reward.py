@@ -19,9 +19,9 @@ from collections.abc import Sequence
 import torch
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
-from .data.text_files import iter_json_records, read_text
+from .data.text_files import is_json_file, iter_json_records, read_text
 from .errors import ConfigError, DataError, run_main
-from .modeling import load_trained_classifier
+from .modeling import forward_shortest_first, load_trained_classifier
 from .reporting import atomic_write_lines
 
 _POSITIVE_NAMES = ("positive", "pos", "entity", "yes", "true", "good", "chosen", "acceptable", "1")
@@ -67,27 +67,17 @@ class RewardFunction:
             self.index = labels.index(label)
         self.collate = DataCollatorWithPadding(tokenizer)
 
-    def _scores(self, logits: torch.Tensor) -> torch.Tensor:
+    def _scores(self, logits: torch.Tensor) -> list[float]:
         logits = logits.float()
         if self.score == "logit":
-            return logits[:, self.index]
+            return logits[:, self.index].tolist()
         if self.single_output:
-            return torch.sigmoid(logits[:, 0])
-        return torch.softmax(logits, dim=-1)[:, self.index]
+            return torch.sigmoid(logits[:, 0]).tolist()
+        return torch.softmax(logits, dim=-1)[:, self.index].tolist()
 
     def __call__(self, texts: Sequence[str]) -> list[float]:
         encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
-        order = sorted(range(len(encoded)), key=lambda row: len(encoded[row]))
-        scores = [0.0] * len(encoded)
-        device = next(self.model.parameters()).device
-        with torch.inference_mode():
-            for begin in range(0, len(order), self.batch_size):
-                rows = order[begin : begin + self.batch_size]
-                batch = self.collate([{"input_ids": encoded[row]} for row in rows])
-                logits = self.model(**{key: value.to(device) for key, value in batch.items()}).logits
-                for row, value in zip(rows, self._scores(logits).tolist(), strict=True):
-                    scores[row] = value
-        return scores
+        return forward_shortest_first(self.model, encoded, self.collate, self.batch_size, self._scores)
 
 
 def load_reward_function(
@@ -102,7 +92,7 @@ def load_reward_function(
 
 
 def read_texts(path: str, text_field: str) -> list[str]:
-    if path.endswith((".jsonl", ".json", ".jsonl.gz", ".json.gz")):
+    if is_json_file(path):
         texts = []
         for line, record in iter_json_records(path):
             if not isinstance(record, dict) or not isinstance(record.get(text_field), str):

@@ -17,6 +17,7 @@ from .errors import ConfigError
 logger = logging.getLogger("mossrl_hf")
 
 _STAGES = {"do_train": "train", "do_eval": "validation", "do_predict": "test"}
+METRIC_PREFIX = {"validation": "eval", "test": "test"}
 
 
 def recipe_defaults(output_dir: str, **overrides: Any) -> dict[str, Any]:
@@ -108,6 +109,23 @@ def train_and_save(trainer: transformers.Trainer) -> dict[str, Any]:
     trainer.log_metrics("train", train_result.metrics)
     trainer.save_metrics("train", train_result.metrics, combined=False)
     return dict(train_result.metrics)
+
+
+def score_split(
+    trainer: transformers.Trainer, split: str, dataset, compute_metrics, extra: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Evaluate (validation) or predict (test) `dataset` with a task's `compute_metrics`, add `extra`
+    figures, log and save them as `{prefix}_results.json`. Returns the prefix (eval, test) and the metrics."""
+    prefix = METRIC_PREFIX[split]
+    trainer.compute_metrics = compute_metrics
+    if prefix == "eval":
+        metrics = trainer.evaluate(dataset, metric_key_prefix=prefix)
+    else:
+        metrics = trainer.predict(dataset, metric_key_prefix=prefix).metrics
+    metrics.update({f"{prefix}_{key}": value for key, value in (extra or {}).items()})
+    trainer.log_metrics(prefix, {key: value for key, value in metrics.items() if not isinstance(value, list)})
+    trainer.save_metrics(prefix, metrics, combined=False)
+    return prefix, metrics
 
 
 def finish(trainer: transformers.Trainer, results: dict[str, Any], summary_keys: tuple[str, ...]) -> dict:

@@ -10,12 +10,11 @@ from ..errors import ConfigError, DataError, quote
 from .conll import read_conll
 from .labels import choose_label_set
 from .sentences import record_error
-from .text_files import iter_json_records, iter_table_rows, load_dataset_splits
+from .text_files import is_json_file, iter_json_records, iter_table_rows, load_dataset_splits
 
 logger = logging.getLogger(__name__)
 
 HAS_ENTITY, NO_ENTITY = "entity", "no_entity"
-_JSON_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 
 
 @dataclass
@@ -83,7 +82,7 @@ def _read_file(path: str, args: ClassificationDataArguments) -> TextRecords:
         ]
         records.lines = list(sentences.lines)
         return records
-    rows = iter_json_records(path) if path.endswith(_JSON_SUFFIXES) else iter_table_rows(path)
+    rows = iter_json_records(path) if is_json_file(path) else iter_table_rows(path)
     for line, row in rows:
         if not isinstance(row, dict):
             raise DataError(path, line, f"expected a JSON object, found {quote(row)}")

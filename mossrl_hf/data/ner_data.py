@@ -13,12 +13,9 @@ from . import tagging
 from .conll import read_conll
 from .labels import choose_label_set
 from .sentences import SentenceRecords
-from .text_files import iter_json_records, load_dataset_splits
+from .text_files import is_json_file, iter_json_records, load_dataset_splits
 
 logger = logging.getLogger(__name__)
-
-SPLITS = ("train", "validation", "test")
-_JSON_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 
 
 @dataclass
@@ -89,7 +86,7 @@ def read_ner_splits(args: NerDataArguments) -> dict[str, SentenceRecords]:
         return _records_from_dataset(args)
     splits = {}
     for split, path in args.data_files.items():
-        if path.endswith(_JSON_SUFFIXES):
+        if is_json_file(path):
             splits[split] = _records_from_json(path, args)
         else:
             splits[split] = read_conll(path, args.tag_column)

@@ -8,6 +8,12 @@ from typing import Any
 
 from ..errors import DataError
 
+JSON_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
+
+
+def is_json_file(path: str) -> bool:
+    return path.endswith(JSON_SUFFIXES)
+
 
 def read_text(path: str) -> str:
     """The whole file as text (gzip'd when it ends in .gz); not UTF-8 is an error at its line."""

@@ -10,6 +10,7 @@ import datasets
 import numpy as np
 from transformers import Trainer
 
+from .. import runtime
 from ..configs import ClassificationDataArguments
 from ..data.classification_data import TextRecords
 from ..errors import ConfigError
@@ -18,7 +19,6 @@ from ..reporting import atomic_write_lines, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
-METRIC_PREFIX = {"validation": "eval", "test": "test"}
 SUMMARY_KEYS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 
 
@@ -30,11 +30,21 @@ class TextSplit:
 
 
 def tokenize_texts(tokenizer, texts: list[str], pairs: list[str] | None, max_length: int) -> tuple[dict, int]:
-    """Tokenize with truncation to `max_length`; also count how many inputs were cut."""
-    encoding = tokenizer(texts, pairs, truncation=True, max_length=max_length)
-    full = tokenizer(texts, pairs, truncation=False)
-    truncated = sum(len(ids) > max_length for ids in full["input_ids"])
-    return {"input_ids": encoding["input_ids"], "attention_mask": encoding["attention_mask"]}, truncated
+    """Tokenize, truncating to `max_length`; also count how many inputs were cut. Only the long ones are
+    tokenized a second time (with truncation)."""
+    encoding = tokenizer(texts, pairs, truncation=False, verbose=False)
+    input_ids, attention_mask = encoding["input_ids"], encoding["attention_mask"]
+    long_rows = [row for row, ids in enumerate(input_ids) if len(ids) > max_length]
+    if long_rows:
+        cut = tokenizer(
+            [texts[row] for row in long_rows],
+            [pairs[row] for row in long_rows] if pairs is not None else None,
+            truncation=True,
+            max_length=max_length,
+        )
+        for position, row in enumerate(long_rows):
+            input_ids[row], attention_mask[row] = cut["input_ids"][position], cut["attention_mask"][position]
+    return {"input_ids": input_ids, "attention_mask": attention_mask}, len(long_rows)
 
 
 def build_splits(
@@ -114,15 +124,8 @@ def prediction_lines(records: TextRecords, probabilities: np.ndarray, labels: li
 
 def score_split(trainer: Trainer, split: TextSplit, labels: list[str]) -> dict:
     """Evaluate (validation) or predict (test) one split; write its report, and for test its predictions."""
-    prefix = METRIC_PREFIX[split.name]
     metric = ClassificationMetrics(labels)
-    trainer.compute_metrics = metric
-    if prefix == "eval":
-        metrics = trainer.evaluate(split.features, metric_key_prefix=prefix)
-    else:
-        metrics = trainer.predict(split.features, metric_key_prefix=prefix).metrics
-    trainer.log_metrics(prefix, {k: v for k, v in metrics.items() if not k.endswith("confusion_matrix")})
-    trainer.save_metrics(prefix, metrics, combined=False)
+    prefix, metrics = runtime.score_split(trainer, split.name, split.features, metric)
     if trainer.is_world_process_zero():
         output = Path(trainer.args.output_dir)
         gold = np.asarray(split.features["labels"])

@@ -8,6 +8,7 @@ import datasets
 import torch
 from transformers import Trainer
 
+from .. import runtime
 from ..configs import NerDataArguments
 from ..data.decoding import WordTagger
 from ..data.ner_data import NerData
@@ -18,7 +19,6 @@ from ..reporting import atomic_write_lines, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
-METRIC_PREFIX = {"validation": "eval", "test": "test"}
 SUMMARY_KEYS = ("f1", "precision", "recall", "accuracy", "strict_f1")
 
 
@@ -112,15 +112,8 @@ class WordLevelNerMetrics:
 
 def score_split(trainer: Trainer, split: NerSplit, tagger: WordTagger) -> dict[str, float]:
     """Evaluate (validation) or predict (test) one split; write its report, and for test its predictions."""
-    prefix = METRIC_PREFIX[split.name]
     metric = WordLevelNerMetrics(split, tagger)
-    trainer.compute_metrics = metric
-    if prefix == "eval":
-        metrics = trainer.evaluate(split.model_inputs, metric_key_prefix=prefix)
-    else:
-        metrics = trainer.predict(split.model_inputs, metric_key_prefix=prefix).metrics
-    trainer.log_metrics(prefix, metrics)
-    trainer.save_metrics(prefix, metrics, combined=False)
+    prefix, metrics = runtime.score_split(trainer, split.name, split.model_inputs, metric)
     if trainer.is_world_process_zero():
         output = Path(trainer.args.output_dir)
         atomic_write_text(

@@ -10,13 +10,13 @@ import numpy as np
 import torch
 from transformers import Trainer
 
+from .. import runtime
 from ..data.ner_features import SpecialTokens
 from ..data.preference_data import PreferencePairs
 from ..reporting import atomic_write_lines
 
 logger = logging.getLogger(__name__)
 
-METRIC_PREFIX = {"validation": "eval", "test": "test"}
 SUMMARY_KEYS = ("accuracy", "longer_wins_accuracy", "mean_margin", "reward_mean", "reward_std")
 
 
@@ -43,7 +43,7 @@ def build_pair_features(pairs: PreferencePairs, tokenizer, max_length: int, name
     budget = max_length - len(special.prefix) - len(special.suffix)
 
     def ids(texts: list[str]) -> list[list[int]]:
-        return tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
 
     prompts, chosen, rejected = ids(pairs.prompts), ids(pairs.chosen), ids(pairs.rejected)
     columns: dict[str, list] = {"chosen_input_ids": [], "rejected_input_ids": []}
@@ -116,17 +116,10 @@ class PairwiseMetrics:
 
 
 def score_split(trainer: Trainer, split: PairSplit) -> dict:
-    prefix = METRIC_PREFIX[split.name]
+    """Evaluate (validation) or predict (test) one split, beside the length rule; for test, the rewards."""
     metric = PairwiseMetrics()
-    trainer.compute_metrics = metric
-    if prefix == "eval":
-        metrics = trainer.evaluate(split.features, metric_key_prefix=prefix)
-    else:
-        metrics = trainer.predict(split.features, metric_key_prefix=prefix).metrics
-    metrics[f"{prefix}_longer_wins_accuracy"] = longer_wins_accuracy(split.pairs)
-    metrics[f"{prefix}_truncated_pairs"] = split.truncated
-    trainer.log_metrics(prefix, metrics)
-    trainer.save_metrics(prefix, metrics, combined=False)
+    extra = {"longer_wins_accuracy": longer_wins_accuracy(split.pairs), "truncated_pairs": split.truncated}
+    prefix, metrics = runtime.score_split(trainer, split.name, split.features, metric, extra)
     if prefix == "test" and trainer.is_world_process_zero():
         lines = [
             json.dumps(
