@@ -15,6 +15,7 @@ import yaml
 from transformers import HfArgumentParser
 
 from .errors import ConfigError
+from .launching import check_deepspeed
 
 # Keys whose relative values in a YAML file are paths from the repository root, so that a config works
 # from wherever the recipe is launched.
@@ -115,6 +116,7 @@ def parse_args(
     config = load_yaml_config(config_path) if config_path else {}
     _check_keys(config, known, config_path or "")
     parser.set_defaults(**{**defaults, **config})
+    check_deepspeed(parser, argv)  # before TrainingArguments, which fails on it with a traceback
 
     try:
         *values, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)

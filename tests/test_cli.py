@@ -1,6 +1,9 @@
+import os
 import re
 import runpy
 import shlex
+import subprocess
+import sys
 
 import pytest
 
@@ -54,6 +57,28 @@ def test_bad_yaml_is_a_clear_error(tmp_path, content, message):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         parse_args(NER_TYPES, ["--config", str(tmp_path / "nope.yaml")])
+
+
+def recipe_cli_error(argv: list[str], env: dict[str, str] | None = None, recipe: str = "ner") -> str:
+    """Run a recipe as a script (as users do) with `argv`; check that it fails the way users should see,
+    exit code 2 and no traceback, and return the one line it printed last."""
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "recipes" / f"{recipe}.py"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, **(env or {})},
+    )
+    assert completed.returncode == 2, completed.stderr[-2000:]
+    assert "Traceback" not in completed.stderr, completed.stderr[-2000:]
+    return completed.stderr.strip().splitlines()[-1]
+
+
+def test_config_errors_from_the_command_line_are_one_line(tmp_path):
+    missing = str(tmp_path / "nope.yaml")
+    assert recipe_cli_error(["--config", missing]) == f"{missing}: config file not found"
+    broken = write(tmp_path / "broken.yaml", "learning_rate: 1.0e-4\nlabel_names: [O,\n")
+    assert recipe_cli_error(["--config", broken]).startswith(f"{broken}:3: not valid YAML: ")
 
 
 def test_unknown_flag_exits_with_usage():
