@@ -11,6 +11,17 @@ from transformers import TrainingArguments
 from .errors import ConfigError
 
 
+def eval_by_length_field():
+    """One definition of the flag shared by the tasks' data arguments."""
+    return field(
+        default=True,
+        metadata={
+            "help": "Evaluate and predict in batches of similar length (shortest first) to cut padding; "
+            "figures and prediction files keep the input order. `false`: batches in input order."
+        },
+    )
+
+
 class SplitFiles:
     """What every task's data arguments share: one file per split and a cap on each split's size."""
 
@@ -117,6 +128,7 @@ class NerDataArguments(SplitFiles):
             "by I-); `argmax`: each word's best tag on its own."
         },
     )
+    eval_by_length: bool = eval_by_length_field()
     label_all_tokens: bool = field(
         default=False,
         metadata={
@@ -168,7 +180,17 @@ class LoraArguments:
         },
     )
 
+    merge_lora: bool = field(
+        default=False,
+        metadata={
+            "help": "Save the adapters merged into the base weights: a standalone model that plain "
+            "transformers loads (without it, output_dir holds the adapter, loaded with peft)."
+        },
+    )
+
     def __post_init__(self):
+        if self.merge_lora and not self.use_lora:
+            raise ConfigError("--merge_lora needs --use_lora")
         if self.lora_r < 1:
             raise ConfigError(f"--lora_r must be at least 1, not {self.lora_r}")
         if not 0.0 <= self.lora_dropout < 1.0:
@@ -177,13 +199,21 @@ class LoraArguments:
 
 @dataclass
 class RecipeTrainingArguments(TrainingArguments):
-    """`TrainingArguments` as they are, except that `--label_names` belongs to the data arguments.
+    """`TrainingArguments` as they are, except that `--label_names` belongs to the data arguments and
+    `--push_to_hub` happens once, after the run (see `push_to_hub_at_end`).
 
     Trainer's own `label_names` (input keys holding labels) is always `labels` in these recipes; hiding it
     from the parser frees the flag for the task's label set.
     """
 
     label_names: Optional[list[str]] = field(default=None, init=False, repr=False)
+    # Trainer would create the Hub repository at start-up and push on every save; the recipes push the
+    # finished output_dir once, at the end (mossrl_hf.hub), so `push_to_hub` is kept here instead.
+    push_to_hub_at_end: bool = field(default=False, init=False)
+
+    def __post_init__(self):
+        self.push_to_hub_at_end, self.push_to_hub = bool(self.push_to_hub), False
+        super().__post_init__()
 
 
 @dataclass
@@ -225,6 +255,7 @@ class ClassificationDataArguments(SplitFiles):
     tag_column: int = field(
         default=-1, metadata={"help": "With conll_has_entity: the column holding the NER tag."}
     )
+    eval_by_length: bool = eval_by_length_field()
     class_weights: str = field(
         default="none",
         metadata={
@@ -298,6 +329,7 @@ class PreferenceDataArguments(SplitFiles):
         },
     )
     split_seed: int = field(default=42, metadata={"help": "Seed of the held-out draw."})
+    eval_by_length: bool = eval_by_length_field()
     max_seq_length: int = field(
         default=256,
         metadata={"help": "Longest prompt + response in tokens; the prompt is cut from the left to fit."},

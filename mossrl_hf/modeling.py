@@ -117,9 +117,7 @@ def load_classifier_from_adapter(
 
     base_name = PeftConfig.from_pretrained(path).base_model_name_or_path
     config = AutoConfig.from_pretrained(path)
-    base = AutoModelForTokenClassification.from_pretrained(
-        base_name, config=config, ignore_mismatched_sizes=True
-    )
+    base = auto_class.from_pretrained(base_name, config=config, ignore_mismatched_sizes=True)
     return PeftModel.from_pretrained(base, path, is_trainable=is_trainable)
 
 

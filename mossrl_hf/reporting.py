@@ -11,10 +11,10 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 _PACKAGES = (
     "mossrl_hf",
@@ -42,22 +42,31 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def atomic_write_lines(path: str | Path, lines: Iterable[str]) -> None:
+def _atomic_write(path: str | Path, mode: str, write: Callable[[IO], object]) -> None:
+    """Write through `write(stream)` into a temporary file beside `path`, renamed into place on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are for everyone to read
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.writelines(lines)
+        with os.fdopen(handle, mode, encoding=None if "b" in mode else "utf-8") as stream:
+            write(stream)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
+def atomic_write_lines(path: str | Path, lines: Iterable[str]) -> None:
+    _atomic_write(path, "w", lambda stream: stream.writelines(lines))
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_lines(path, [text])
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    _atomic_write(path, "wb", lambda stream: stream.write(data))
 
 
 def write_json(path: str | Path, data: Any) -> None:

@@ -1,6 +1,8 @@
 """The steps every recipe takes around its task: logging, choosing stages, resuming, saving, results."""
 
+import copy
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,9 +12,11 @@ import transformers
 from transformers import TrainingArguments
 from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 
-from . import reporting
+from . import hub, reporting
 from .cli import ParsedArgs, to_plain_dict
 from .errors import ConfigError
+from .model_card import CardInputs, hyperparameters, model_name_for, write_model_card
+from .plots import write_run_plots
 
 logger = logging.getLogger("mossrl_hf")
 
@@ -25,11 +29,20 @@ def recipe_defaults(output_dir: str, **overrides: Any) -> dict[str, Any]:
     TrainingArguments' own. Evaluation each epoch and frequent logging give short runs something to show."""
     import torch
 
+    cpu_only = {}
+    if not (torch.cuda.is_available() or torch.backends.mps.is_available()):
+        # A torchrun worker (accelerate_configs/cpu_ddp.yaml) on a machine without a GPU must be told it
+        # is a CPU run, or it trains alone; gloo is the CPU backend that works everywhere (not MPI or ccl).
+        cpu_only["use_cpu"] = True
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            cpu_only["ddp_backend"] = "gloo"
     return {
+        **cpu_only,
         "output_dir": output_dir,
         "per_device_eval_batch_size": 64,
         "eval_strategy": "epoch",
         "logging_steps": 10,
+        "logging_first_step": True,  # even a few-step run has a loss curve to plot
         "dataloader_pin_memory": torch.cuda.is_available(),  # pinning without a GPU only warns
         **overrides,
     }
@@ -63,6 +76,12 @@ def plan_stages(args: TrainingArguments, explicit: set[str], splits: set[str]) -
     for flag, split in _STAGES.items():
         if getattr(args, flag) and split not in splits:
             raise ConfigError(f"--{flag} needs a {split} split (give the {split} data)")
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if launched > 1 and args.world_size == 1:  # each process would train alone on all the data
+        raise ConfigError(
+            f"started as one of {launched} processes but not in their process group: on a machine "
+            "without a GPU add --use_cpu (or use accelerate_configs/cpu_ddp.yaml)"
+        )
     if not (args.do_train or args.do_eval or args.do_predict):
         raise ConfigError("nothing to do: give data and/or --do_train, --do_eval, --do_predict")
 
@@ -102,13 +121,20 @@ def save_run_record(args: TrainingArguments, parsed: ParsedArgs, data_files: dic
     reporting.write_json(output / "environment.json", reporting.environment(data_files))
 
 
-def train_and_save(trainer: transformers.Trainer) -> dict[str, Any]:
-    """Train (resuming if asked), save the model, log and save the training figures."""
+def train_and_save(trainer: transformers.Trainer, merge_lora: bool = False) -> dict[str, Any]:
+    """Train (resuming if asked), save the model, log and save the training figures (token counts too)."""
     train_result = trainer.train(resume_from_checkpoint=checkpoint_to_resume(trainer.args))
-    save_model(trainer)
-    trainer.log_metrics("train", train_result.metrics)
-    trainer.save_metrics("train", train_result.metrics, combined=False)
-    return dict(train_result.metrics)
+    save_model(trainer, merge_lora)
+    metrics = dict(train_result.metrics)
+    if hasattr(trainer, "training_token_counts"):
+        metrics.update(trainer.training_token_counts())
+        seconds = metrics.get("train_runtime") or 0.0
+        if seconds > 0:
+            metrics["train_real_tokens_per_second"] = round(metrics["train_real_tokens"] / seconds, 1)
+            metrics["train_padded_tokens_per_second"] = round(metrics["train_padded_tokens"] / seconds, 1)
+    trainer.log_metrics("train", metrics)
+    trainer.save_metrics("train", metrics, combined=False)
+    return metrics
 
 
 def score_split(
@@ -128,21 +154,69 @@ def score_split(
     return prefix, metrics
 
 
-def finish(trainer: transformers.Trainer, results: dict[str, Any], summary_keys: tuple[str, ...]) -> dict:
-    """Write `all_results.json` (every split's figures and the number of processes) and print a summary."""
+def finish(
+    trainer: transformers.Trainer,
+    results: dict[str, Any],
+    summary_keys: tuple[str, ...],
+    parsed: ParsedArgs,
+    card: dict[str, Any],
+) -> dict:
+    """Deliver a run: `all_results.json` (every split's figures and the number of processes), the plots,
+    the model card (`card`: CardInputs fields the recipe knows: task, labels, task_detail, ...), a printed
+    summary; then, with --push_to_hub, the upload of the finished output_dir."""
+    args = trainer.args
     if trainer.is_world_process_zero():
-        all_results = {**results, "world_size": trainer.args.world_size}
-        reporting.write_json(Path(trainer.args.output_dir) / "all_results.json", all_results)
+        output = Path(args.output_dir)
+        all_results = {**results, "world_size": args.world_size}
+        reporting.write_json(output / "all_results.json", all_results)
+        write_run_plots(output, trainer.state.log_history, all_results, card.get("labels"))
+        write_model_card(card_inputs(parsed, all_results, card), output)
         keys = [f"{prefix}_{key}" for prefix in ("eval", "test") for key in summary_keys]
-        print(f"\nResults ({trainer.args.output_dir}):\n{reporting.results_table(results, keys)}")
+        print(f"\nResults ({args.output_dir}):\n{reporting.results_table(results, keys)}")
+        if args.push_to_hub_at_end:
+            print(f"Pushed to {hub.push_output_dir(args)}")
     return results
 
 
-def save_model(trainer: transformers.Trainer) -> None:
-    """Save the model and tokenizer; a LoRA adapter also gets its base config (label maps included), so
-    that plain `peft` and our loaders rebuild the same head."""
-    trainer.save_model()
+def card_inputs(parsed: ParsedArgs, results: dict[str, Any], card: dict[str, Any]) -> CardInputs:
+    """The model card's view of a run, from its parsed arguments and figures."""
+    by_type = {type(value).__name__: value for value in parsed.values}
+    model_args, lora_args = by_type["ModelArguments"], by_type["LoraArguments"]
+    training_args = by_type["RecipeTrainingArguments"]
+    data_args = next(value for value in parsed.values if hasattr(value, "data_files"))
+    adapter_mode = "none"
+    if lora_args.use_lora:
+        adapter_mode = "lora-merged" if lora_args.merge_lora else "lora"
+    return CardInputs(
+        model_name=model_name_for(training_args.output_dir, training_args.hub_model_id),
+        results=results,
+        hyperparameters=hyperparameters(training_args, data_args.max_seq_length, lora_args),
+        base_model=model_args.model_name_or_path,
+        hub_model_id=training_args.hub_model_id,
+        data_files=data_args.data_files,
+        dataset_name=getattr(data_args, "dataset_name", None),
+        adapter_mode=adapter_mode,
+        **card,
+    )
+
+
+def save_model(trainer: transformers.Trainer, merge_lora: bool = False) -> None:
+    """Save the model and tokenizer. A LoRA adapter also gets its base config (label maps included), so
+    that plain `peft` and our loaders rebuild the same head; with `merge_lora` the adapters are merged into
+    a copy of the base weights and output_dir holds that standalone model instead."""
     trainer.save_state()
     model = trainer.model
-    if trainer.is_world_process_zero() and hasattr(model, "peft_config"):
-        model.get_base_model().config.save_pretrained(trainer.args.output_dir)
+    if not hasattr(model, "peft_config"):
+        trainer.save_model()
+        return
+    if not merge_lora:
+        trainer.save_model()
+        if trainer.is_world_process_zero():
+            model.get_base_model().config.save_pretrained(trainer.args.output_dir)
+        return
+    if trainer.is_world_process_zero():
+        # A copy, so that evaluation after saving runs on the very model that was trained.
+        merged = copy.deepcopy(model).merge_and_unload()
+        merged.save_pretrained(trainer.args.output_dir)
+        trainer.processing_class.save_pretrained(trainer.args.output_dir)
+        logger.info("Saved the LoRA adapters merged into the base model in %s", trainer.args.output_dir)

@@ -27,7 +27,8 @@ from mossrl_hf.training import ClassWeightedTrainer
 
 ARGUMENT_TYPES = (ModelArguments, ClassificationDataArguments, LoraArguments, RecipeTrainingArguments)
 
-RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/classify")
+# Length-grouped training batches cut padding: sentences run from 1 to over 100 tokens.
+RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/classify", train_sampling_strategy="group_by_length")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -65,11 +66,13 @@ def main(argv: list[str] | None = None) -> dict:
         class_weights=classification.class_weights(data_args.class_weights, data.get("train"), labels),
     )
 
-    results = runtime.train_and_save(trainer) if training_args.do_train else {}
+    results = runtime.train_and_save(trainer, lora_args.merge_lora) if training_args.do_train else {}
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
         if wanted:
             results.update(classification.score_split(trainer, splits[split_name], labels))
-    return runtime.finish(trainer, results, classification.SUMMARY_KEYS)
+    return runtime.finish(
+        trainer, results, classification.SUMMARY_KEYS, parsed, classification.card_fields(labels, data_args)
+    )
 
 
 if __name__ == "__main__":

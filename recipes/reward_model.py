@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> dict:
         model = apply_lora(model, lora_args, "SEQ_CLS")
     needed = runtime.needed_splits(training_args)
     splits = {
-        name: preference.build_pair_features(pairs, tokenizer, data_args.max_seq_length, name)
+        name: preference.build_pair_features(
+            pairs, tokenizer, data_args.max_seq_length, name, data_args.eval_by_length
+        )
         for name, pairs in data.items()
         if name in needed
     }
@@ -68,11 +70,15 @@ def main(argv: list[str] | None = None) -> dict:
 
     results = {}
     if training_args.do_train:
-        results = runtime.train_and_save(trainer) | {"train_truncated_pairs": splits["train"].truncated}
+        results = runtime.train_and_save(trainer, lora_args.merge_lora) | {
+            "train_truncated_pairs": splits["train"].truncated
+        }
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
         if wanted:
             results.update(preference.score_split(trainer, splits[split_name]))
-    return runtime.finish(trainer, results, preference.SUMMARY_KEYS)
+    return runtime.finish(
+        trainer, results, preference.SUMMARY_KEYS, parsed, preference.card_fields(REWARD_LABELS, held_out)
+    )
 
 
 if __name__ == "__main__":

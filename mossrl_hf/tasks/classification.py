@@ -13,6 +13,7 @@ from transformers import Trainer
 from .. import runtime
 from ..configs import ClassificationDataArguments
 from ..data.classification_data import TextRecords
+from ..data.ordering import shortest_first, to_input_order
 from ..errors import ConfigError
 from ..metrics.classification_metrics import classification_metrics, classification_report_text, softmax
 from ..reporting import atomic_write_lines, atomic_write_text
@@ -26,7 +27,8 @@ SUMMARY_KEYS = ("accuracy", "f1", "precision", "recall", "roc_auc")
 class TextSplit:
     name: str
     records: TextRecords
-    features: datasets.Dataset
+    features: datasets.Dataset  # evaluation splits: longest first; `order` maps rows to input rows
+    order: np.ndarray
 
 
 def tokenize_texts(tokenizer, texts: list[str], pairs: list[str] | None, max_length: int) -> tuple[dict, int]:
@@ -69,7 +71,9 @@ def build_splits(
                 len(records),
                 args.max_seq_length,
             )
-        result[name] = TextSplit(name, records, datasets.Dataset.from_dict(columns))
+        features = datasets.Dataset.from_dict(columns)
+        features, order = shortest_first(features, args.eval_by_length and name != "train")
+        result[name] = TextSplit(name, records, features, order)
     return result
 
 
@@ -117,7 +121,8 @@ def prediction_lines(records: TextRecords, probabilities: np.ndarray, labels: li
             record["text_pair"] = records.pairs[index]
         record["label"] = records.labels[index]
         record["predicted"] = labels[int(row.argmax())]
-        record["probabilities"] = {label: float(p) for label, p in zip(labels, row, strict=True)}
+        # Six decimals: the digits beyond differ between batchings (float32 sums round by batch shape).
+        record["probabilities"] = {label: round(float(p), 6) for label, p in zip(labels, row, strict=True)}
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
     return lines
 
@@ -128,14 +133,25 @@ def score_split(trainer: Trainer, split: TextSplit, labels: list[str]) -> dict:
     prefix, metrics = runtime.score_split(trainer, split.name, split.features, metric)
     if trainer.is_world_process_zero():
         output = Path(trainer.args.output_dir)
-        gold = np.asarray(split.features["labels"])
-        predicted = metric.last_probabilities.argmax(axis=-1)
+        probabilities = to_input_order(metric.last_probabilities, split.order)
+        gold = np.array([labels.index(label) for label in split.records.labels])
+        predicted = probabilities.argmax(axis=-1)
         atomic_write_text(
             output / f"{prefix}_report.txt", classification_report_text(gold, predicted, labels)
         )
         if prefix == "test":
             atomic_write_lines(
-                output / "test_predictions.jsonl",
-                prediction_lines(split.records, metric.last_probabilities, labels),
+                output / "test_predictions.jsonl", prediction_lines(split.records, probabilities, labels)
             )
     return metrics
+
+
+def card_fields(labels: list[str], args: ClassificationDataArguments) -> dict:
+    """What the model card says about this task beyond the run's arguments."""
+    detail = None
+    if args.labels_from == "conll_has_entity":
+        detail = (
+            "The labels are derived from CoNLL NER tags: `entity` when a sentence has at least one named "
+            "entity, else `no_entity`; the text is the sentence's words joined by spaces."
+        )
+    return {"task": "classification", "labels": labels, "task_detail": detail}

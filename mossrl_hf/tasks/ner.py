@@ -13,6 +13,7 @@ from ..configs import NerDataArguments
 from ..data.decoding import WordTagger
 from ..data.ner_data import NerData
 from ..data.ner_features import MODEL_COLUMNS, build_ner_features
+from ..data.ordering import shortest_first
 from ..data.sentences import SentenceRecords
 from ..metrics.ner_metrics import conll_prediction_lines, ner_metrics, ner_report_text
 from ..reporting import atomic_write_lines, atomic_write_text
@@ -51,6 +52,8 @@ def build_splits(
             args.label_all_tokens,
             num_proc=args.preprocessing_num_workers,
         )
+        if name != "train":
+            features, _ = shortest_first(features, args.eval_by_length)  # word_index maps rows back
         windowed = len(features) - len(records)
         logger.info(
             "%s: %d sentences -> %d windows (%d extra for long sentences)",
@@ -101,7 +104,7 @@ class WordLevelNerMetrics:
             if list(label_ids[row][: len(expected)]) != expected:
                 raise RuntimeError(
                     f"{self.split.name}: predictions are not in dataset order (row {row}); evaluate with a "
-                    "sequential sampler (InOrderEvalTrainer)"
+                    "sequential sampler (RecipeTrainer)"
                 )
 
     def __call__(self, eval_prediction) -> dict[str, float]:
@@ -124,3 +127,8 @@ def score_split(trainer: Trainer, split: NerSplit, tagger: WordTagger) -> dict[s
             lines = conll_prediction_lines(split.records.words, split.records.tags, metric.last_predicted)
             atomic_write_lines(output / "test_predictions.conll", lines)
     return metrics
+
+
+def card_fields(labels: list[str]) -> dict:
+    """What the model card says about this task beyond the run's arguments."""
+    return {"task": "ner", "labels": labels}

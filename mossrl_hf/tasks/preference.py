@@ -12,6 +12,7 @@ from transformers import Trainer
 
 from .. import runtime
 from ..data.ner_features import SpecialTokens
+from ..data.ordering import shortest_first, to_input_order
 from ..data.preference_data import PreferencePairs
 from ..reporting import atomic_write_lines
 
@@ -34,11 +35,14 @@ def fit_pair_side(prompt: list[int], response: list[int], budget: int) -> tuple[
 class PairSplit:
     name: str
     pairs: PreferencePairs
-    features: datasets.Dataset
+    features: datasets.Dataset  # evaluation splits: shortest first; `order` maps rows to input rows
     truncated: int
+    order: np.ndarray
 
 
-def build_pair_features(pairs: PreferencePairs, tokenizer, max_length: int, name: str) -> PairSplit:
+def build_pair_features(
+    pairs: PreferencePairs, tokenizer, max_length: int, name: str, by_length: bool = True
+) -> PairSplit:
     special = SpecialTokens.of(tokenizer)
     budget = max_length - len(special.prefix) - len(special.suffix)
 
@@ -63,7 +67,12 @@ def build_pair_features(pairs: PreferencePairs, tokenizer, max_length: int, name
             len(pairs),
             max_length,
         )
-    return PairSplit(name, pairs, datasets.Dataset.from_dict(columns), truncated)
+    features, order = shortest_first(
+        datasets.Dataset.from_dict(columns),
+        by_length and name != "train",
+        columns=("chosen_input_ids", "rejected_input_ids"),
+    )
+    return PairSplit(name, pairs, features, truncated, order)
 
 
 class PairCollator:
@@ -123,10 +132,29 @@ def score_split(trainer: Trainer, split: PairSplit) -> dict:
     if prefix == "test" and trainer.is_world_process_zero():
         lines = [
             json.dumps(
-                {"line": line, "chosen_reward": float(c), "rejected_reward": float(r), "correct": bool(c > r)}
+                {
+                    "line": line,
+                    "chosen_reward": round(float(c), 6),  # beyond 6 decimals: batching noise
+                    "rejected_reward": round(float(r), 6),
+                    "correct": bool(c > r),
+                }
             )
             + "\n"
-            for line, (c, r) in zip(split.pairs.lines, metric.last_rewards, strict=True)
+            for line, (c, r) in zip(
+                split.pairs.lines, to_input_order(metric.last_rewards, split.order), strict=True
+            )
         ]
         atomic_write_lines(Path(trainer.args.output_dir) / "test_predictions.jsonl", lines)
     return metrics
+
+
+def card_fields(labels: list[str], held_out: dict | None) -> dict:
+    """What the model card says about this task beyond the run's arguments."""
+    notes = []
+    if held_out:
+        notes.append(
+            f"{held_out['percentage']}% of the pairs of `{Path(held_out['source']).name}` were held out "
+            f"(seed {held_out['seed']}, {len(held_out['held_out_lines'])} pairs) and used as "
+            f"{' and '.join(held_out['used_as'])} split."
+        )
+    return {"task": "reward_model", "labels": labels, "data_notes": notes}

@@ -1,5 +1,5 @@
 """Small Trainer subclasses and callbacks, one hook each."""
 
-from .trainers import ClassWeightedTrainer, InOrderEvalTrainer, PairwiseRewardTrainer
+from .trainers import ClassWeightedTrainer, PairwiseRewardTrainer, RecipeTrainer
 
-__all__ = ["ClassWeightedTrainer", "InOrderEvalTrainer", "PairwiseRewardTrainer"]
+__all__ = ["ClassWeightedTrainer", "RecipeTrainer", "PairwiseRewardTrainer"]

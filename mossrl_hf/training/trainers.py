@@ -1,25 +1,49 @@
-"""Trainer subclasses, each overriding one hook."""
+"""Trainer subclasses: the recipes' common Trainer and one hook more per task."""
 
 import torch
 from torch.utils.data import SequentialSampler
 from transformers import Trainer
 
 
-class InOrderEvalTrainer(Trainer):
-    """Evaluates and predicts in dataset order, whatever the training sampler.
+class RecipeTrainer(Trainer):
+    """The recipes' Trainer: evaluates in dataset order, counts training tokens, leaves the card alone.
 
-    With `train_sampling_strategy=group_by_length`, Trainer also length-groups (shuffles) evaluation
-    batches. Recipes that map predictions back to input words (windows, sentences) need them in dataset
-    order. In distributed runs accelerate shards in order and `gather_for_metrics` restores it.
+    - With `train_sampling_strategy=group_by_length`, Trainer also length-groups (shuffles) evaluation
+      batches. Recipes that map predictions back to input words (windows, sentences) need them in dataset
+      order. In distributed runs accelerate shards in order and `gather_for_metrics` restores it.
+    - Real (non-padding) and padded token counts of the training batches make padding waste visible; they
+      are summed over processes once, after training (`training_token_counts`).
+    - The project writes its own model card to output_dir/README.md; Trainer's generic one must not
+      replace it.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._local_tokens = torch.zeros(2, dtype=torch.long)  # real, padded
 
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None or self.args.world_size > 1:
             return None  # distributed: accelerate shards the plain (sequential) loader
         return SequentialSampler(eval_dataset)
 
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        mask = inputs.get("attention_mask")
+        if mask is not None:
+            self._local_tokens[0] += int(mask.sum())
+            self._local_tokens[1] += mask.numel()
+        return super().training_step(model, inputs, num_items_in_batch)
 
-class ClassWeightedTrainer(InOrderEvalTrainer):
+    def training_token_counts(self) -> dict[str, int]:
+        """Sub-word tokens of all training batches of all processes: without and with padding."""
+        totals = self.accelerator.reduce(self._local_tokens.to(self.args.device), reduction="sum")
+        real, padded = (int(value) for value in totals.cpu())
+        return {"train_real_tokens": real, "train_padded_tokens": padded}
+
+    def create_model_card(self, *args, **kwargs):
+        pass  # mossrl_hf.model_card writes README.md; Trainer's generic card would overwrite it
+
+
+class ClassWeightedTrainer(RecipeTrainer):
     """Cross-entropy with a weight per class, for imbalanced data (plain Trainer loss without weights)."""
 
     def __init__(self, *args, class_weights: list[float] | None = None, **kwargs):
@@ -39,7 +63,7 @@ class ClassWeightedTrainer(InOrderEvalTrainer):
         return (loss, outputs) if return_outputs else loss
 
 
-class PairwiseRewardTrainer(InOrderEvalTrainer):
+class PairwiseRewardTrainer(RecipeTrainer):
     """Ranking loss -log sigmoid(r_chosen - r_rejected - margin) over batches from `PairCollator`, with an
     optional penalty c * mean((r_chosen + r_rejected)^2) that keeps rewards centred near zero."""
 
