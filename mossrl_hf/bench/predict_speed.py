@@ -1,0 +1,192 @@
+"""NER prediction speed: the project's tagger on all sentences at once against the transformers pipeline
+called once per sentence, same model, same sentences, both scored against the gold tags.
+
+    python -m mossrl_hf.bench.predict_speed --model outputs/ner --test_file test.txt --output speed.json
+
+The tagger is `mossrl_hf.predict.load_tagger(model)` called once with every sentence (as word lists);
+the pipeline is `pipeline("token-classification", aggregation_strategy="first")` called once per sentence
+(the words joined by spaces), its entities mapped back to words by character offsets. Both are loaded and
+warmed up on one sentence before the clock starts, so the times are the work, not the loading.
+
+The tagger's tags are scored exactly as the recipe scores its test split, so its F1 must equal the
+model's recipe `test_f1` when the recipe measured it on the same file (same sha256, same sentence cap):
+the output says whether it does.
+"""
+
+import argparse
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from ..data.conll import read_conll
+from ..errors import run_main
+from ..metrics.ner_metrics import ner_metrics
+from ..reporting import sha256_of, write_json
+from .collect import config_value, read_json
+
+logger = logging.getLogger(__name__)
+
+
+def word_spans(words: list[str]) -> list[tuple[int, int]]:
+    """Character span of each word in `" ".join(words)`."""
+    spans, start = [], 0
+    for word in words:
+        spans.append((start, start + len(word)))
+        start += len(word) + 1
+    return spans
+
+
+def entities_to_tags(entities: list[dict[str, Any]], words: list[str]) -> list[str]:
+    """IOB2 word tags from pipeline entities: each entity covers the words its characters overlap; a word
+    an earlier entity already took keeps its tag."""
+    spans = word_spans(words)
+    tags = ["O"] * len(words)
+    for entity in entities:
+        covered = [
+            i for i, (start, end) in enumerate(spans) if start < entity["end"] and end > entity["start"]
+        ]
+        label = entity.get("entity_group") or entity.get("entity")
+        for position, index in enumerate(covered):
+            if tags[index] == "O":
+                tags[index] = f"{'B' if position == 0 else 'I'}-{label}"
+    return tags
+
+
+def recipe_test_f1(model_dir: Path, test_sha256: str, max_sentences: int | None) -> dict[str, Any]:
+    """The model's recipe `test_f1` and whether it was measured on these sentences."""
+    results = read_json(model_dir / "all_results.json") or {}
+    run_config = read_json(model_dir / "run_config.json") or {}
+    environment = read_json(model_dir / "environment.json") or {}
+    recorded = environment.get("data_files", {}).get("test", {}).get("sha256")
+    value = results.get("test_f1")
+    if value is None:
+        note = "the model's all_results.json has no test_f1"
+    elif recorded != test_sha256:
+        note = "the recipe's test file differs from this one (sha256)"
+    elif config_value(run_config, "max_test_samples") != max_sentences:
+        note = "the recipe scored a different number of test sentences (max_test_samples)"
+    else:
+        note = None
+    return {"recipe_test_f1": value, "recipe_f1_comparable": note is None, "recipe_f1_note": note}
+
+
+def _settings(model_dir: Path, args: argparse.Namespace) -> tuple[int, int]:
+    """The window length and stride the recipe trained and evaluated with, unless given."""
+    run_config = read_json(model_dir / "run_config.json") or {}
+    max_length = args.max_seq_length or config_value(run_config, "max_seq_length") or 128
+    stride = args.stride if args.stride is not None else config_value(run_config, "stride")
+    return int(max_length), int(32 if stride is None else stride)
+
+
+def time_tagger(tagger, sentences: list[list[str]]) -> tuple[float, list[list[str]]]:
+    tagger(sentences[:1])  # warm-up
+    start = time.perf_counter()
+    records = tagger(sentences)
+    return time.perf_counter() - start, [record["tags"] for record in records]
+
+
+def time_pipeline(pipe, sentences: list[list[str]]) -> tuple[float, list[list[str]]]:
+    pipe(" ".join(sentences[0]))  # warm-up
+    start = time.perf_counter()
+    outputs = [pipe(" ".join(words)) for words in sentences]
+    seconds = time.perf_counter() - start
+    return seconds, [
+        entities_to_tags(entities, words) for entities, words in zip(outputs, sentences, strict=True)
+    ]
+
+
+def load_both(model_dir: Path, max_length: int, stride: int, batch_size: int, device: str):
+    """The tagger and the pipeline on `device`, and how long each took to load."""
+    from transformers import pipeline
+
+    from ..predict import load_tagger
+
+    start = time.perf_counter()
+    tagger = load_tagger(str(model_dir), max_length=max_length, stride=stride, batch_size=batch_size)
+    tagger.model.to(device)
+    tagger_load = time.perf_counter() - start
+    start = time.perf_counter()
+    pipe = pipeline("token-classification", model=str(model_dir), aggregation_strategy="first", device=device)
+    return tagger, pipe, tagger_load, time.perf_counter() - start
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    model_dir = Path(args.model)
+    records = read_conll(args.test_file, args.tag_column).head(args.max_sentences)
+    sentences, gold = records.words, records.tags
+    max_length, stride = _settings(model_dir, args)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    tagger, pipe, tagger_load, pipeline_load = load_both(
+        model_dir, max_length, stride, args.batch_size, device
+    )
+
+    tagger_seconds, tagger_tags = time_tagger(tagger, sentences)
+    pipeline_seconds, pipeline_tags = time_pipeline(pipe, sentences)
+    scheme = tagger.word_tagger.scheme
+    tagger_scores = ner_metrics(gold, tagger_tags, scheme)
+    pipeline_scores = ner_metrics(gold, pipeline_tags, scheme)
+    test_sha256 = sha256_of(args.test_file)
+    comparison = recipe_test_f1(model_dir, test_sha256, args.max_sentences)
+    equal = (
+        comparison["recipe_test_f1"] == tagger_scores["f1"] if comparison["recipe_f1_comparable"] else None
+    )
+    return {
+        "model": str(model_dir.resolve()),
+        "test_file": str(Path(args.test_file).resolve()),
+        "test_file_sha256": test_sha256,
+        "sentences": len(sentences),
+        "words": sum(len(words) for words in sentences),
+        "device": device,
+        "torch_threads": torch.get_num_threads(),
+        "max_length": max_length,
+        "stride": stride,
+        "batch_size": args.batch_size,
+        "decoding": tagger.word_tagger.method,
+        "tagger_load_seconds": tagger_load,
+        "pipeline_load_seconds": pipeline_load,
+        "tagger_seconds": tagger_seconds,
+        "pipeline_seconds": pipeline_seconds,
+        "tagger_sentences_per_second": len(sentences) / tagger_seconds,
+        "pipeline_sentences_per_second": len(sentences) / pipeline_seconds,
+        "speedup": pipeline_seconds / tagger_seconds,
+        "tagger_f1": tagger_scores["f1"],
+        "tagger_strict_f1": tagger_scores["strict_f1"],
+        "pipeline_f1": pipeline_scores["f1"],
+        "pipeline_strict_f1": pipeline_scores["strict_f1"],
+        **comparison,
+        "tagger_f1_equals_recipe_test_f1": equal,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", required=True, help="Directory written by recipes/ner.py (a full model).")
+    parser.add_argument("--test_file", required=True, help="CoNLL file whose sentences are tagged.")
+    parser.add_argument("--output", required=True, help="JSON file to write the figures to.")
+    parser.add_argument("--tag_column", type=int, default=-1, help="0-based column of the gold tag.")
+    parser.add_argument("--max_sentences", type=int, default=None, help="Only the first N sentences.")
+    parser.add_argument("--max_seq_length", type=int, default=None, help="Default: the recipe's.")
+    parser.add_argument("--stride", type=int, default=None, help="Default: the recipe's.")
+    parser.add_argument("--batch_size", type=int, default=64, help="Tagger batch size.")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    result = measure(args)
+    write_json(args.output, result)
+    logger.info(
+        "tagger %.2f s, pipeline %.2f s (x%.1f); F1 tagger %.4f, pipeline %.4f, recipe %s",
+        result["tagger_seconds"],
+        result["pipeline_seconds"],
+        result["speedup"],
+        result["tagger_f1"],
+        result["pipeline_f1"],
+        result["recipe_test_f1"],
+    )
+
+
+if __name__ == "__main__":
+    run_main(main)
