@@ -16,8 +16,9 @@ from .errors import UserError
 
 logger = logging.getLogger(__name__)
 
-# Checkpoints and private files stay local, as with Trainer.push_to_hub.
-_IGNORE = ["_*", "checkpoint-*", ".*.partial"]
+# Checkpoints and private files stay local, as with Trainer.push_to_hub; so do the run record files,
+# which name local paths (data files, the checkout).
+_IGNORE = ["_*", "checkpoint-*", ".*.partial", "run_config.json", "environment.json"]
 
 
 def defer_push(args: TrainingArguments) -> bool:

@@ -173,8 +173,10 @@ def finish(
         write_model_card(card_inputs(parsed, all_results, card), output)
         keys = [f"{prefix}_{key}" for prefix in ("eval", "test") for key in summary_keys]
         print(f"\nResults ({args.output_dir}):\n{reporting.results_table(results, keys)}")
-        if args.push_to_hub_at_end:
-            print(f"Pushed to {hub.push_output_dir(args)}")
+    # No process leaves (tearing down its end of the process group) while the main one is still writing.
+    trainer.accelerator.wait_for_everyone()
+    if args.push_to_hub_at_end and trainer.is_world_process_zero():
+        print(f"Pushed to {hub.push_output_dir(args)}")
     return results
 
 
