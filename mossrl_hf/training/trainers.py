@@ -4,10 +4,14 @@ import torch
 from torch.utils.data import SequentialSampler
 from transformers import Trainer
 
+from .samplers import ShuffledLengthGroupedSampler, row_lengths
+
 
 class RecipeTrainer(Trainer):
     """The recipes' Trainer: evaluates in dataset order, counts training tokens, leaves the card alone.
 
+    - `train_sampling_strategy=group_by_length` serves length-grouped batches in random order
+      (`ShuffledLengthGroupedSampler`) rather than Trainer's long-to-short sweeps.
     - With `train_sampling_strategy=group_by_length`, Trainer also length-groups (shuffles) evaluation
       batches. Recipes that map predictions back to input words (windows, sentences) need them in dataset
       order. In distributed runs accelerate shards in order and `gather_for_metrics` restores it.
@@ -20,6 +24,14 @@ class RecipeTrainer(Trainer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._local_tokens = torch.zeros(2, dtype=torch.long)  # real, padded
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        lengths = row_lengths(dataset) if self.args.train_sampling_strategy == "group_by_length" else None
+        if lengths is None:
+            return super()._get_train_sampler(train_dataset)
+        group = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        return ShuffledLengthGroupedSampler(lengths, group)
 
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None or self.args.world_size > 1:
