@@ -1,5 +1,6 @@
 """Loading tokenizers and models: the offline default encoder, label maps in the config, re-heading."""
 
+import contextlib
 import logging
 import re
 from pathlib import Path
@@ -15,6 +16,12 @@ logger = logging.getLogger(__name__)
 # Byte-level BPE tokenizers need a space before each word to tokenize pre-split words like running text.
 _PREFIX_SPACE_MODEL_TYPES = {"roberta", "xlm-roberta-xl", "longformer", "bart", "gpt2", "deberta", "mpnet"}
 _DEFAULT_LABEL = re.compile(r"LABEL_\d+")
+
+# Trainer runs the forward pass under autocast with --bf16/--fp16 (accelerate's mixed precision), in
+# evaluation too. The recipes store that precision in the saved config, so that prediction replays it and
+# its outputs match the recipe's test files exactly (autocast rounds differently from float32).
+AUTOCAST_CONFIG_KEY = "eval_autocast_dtype"
+AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def default_model_path() -> str:
@@ -132,13 +139,41 @@ def load_trained_classifier(path: str, auto_class=AutoModelForTokenClassificatio
     return model, AutoTokenizer.from_pretrained(path)
 
 
-def forward_shortest_first(model, input_ids: list[list[int]], collate, batch_size: int, per_batch) -> list:
-    """Run `model` over sequences batched shortest first (little padding); `per_batch(logits)` turns a
-    batch's logits into one result per row. Results come back in input order."""
+def resolve_autocast(model, requested: str | None = "auto") -> str | None:
+    """The autocast dtype name to predict with: "auto" is the one the recipe evaluated with (if any)."""
+    if requested == "auto":
+        requested = getattr(model.config, AUTOCAST_CONFIG_KEY, None)
+    if requested in (None, "none"):
+        return None
+    if requested not in AUTOCAST_DTYPES:
+        raise ConfigError(f"autocast must be auto, none, {' or '.join(AUTOCAST_DTYPES)}, not {requested!r}")
+    return requested
+
+
+def add_autocast_argument(parser) -> None:
+    """`--autocast` for the prediction commands (argparse)."""
+    parser.add_argument(
+        "--autocast",
+        choices=("auto", "none", *AUTOCAST_DTYPES),
+        default="auto",
+        help="Precision of the forward pass; auto: the one the recipe evaluated in (see the model config's "
+        f"{AUTOCAST_CONFIG_KEY}), none: float32.",
+    )
+
+
+def forward_shortest_first(
+    model, input_ids: list[list[int]], collate, batch_size: int, per_batch, autocast: str | None = None
+) -> list:
+    """Run `model` over sequences batched shortest first (little padding), under `autocast` (a dtype name)
+    if given; `per_batch(logits)` turns a batch's logits into one result per row. Results come back in
+    input order."""
     order = sorted(range(len(input_ids)), key=lambda row: len(input_ids[row]))
     results: list = [None] * len(input_ids)
     device = next(model.parameters()).device
-    with torch.inference_mode():
+    precision = (
+        torch.autocast(device.type, dtype=AUTOCAST_DTYPES[autocast]) if autocast else contextlib.nullcontext()
+    )
+    with torch.inference_mode(), precision:
         for begin in range(0, len(order), batch_size):
             rows = order[begin : begin + batch_size]
             batch = collate([{"input_ids": input_ids[row]} for row in rows])

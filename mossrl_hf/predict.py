@@ -9,7 +9,8 @@
 
 Each result is `{"words": [...], "tags": [...], "entities": [{"type", "start", "end", "text"}]}` with word
 indices (`end` exclusive), one per input sentence, in input order. Long sentences are split into windows
-and put back together word by word, exactly as in the recipe's evaluation.
+and put back together word by word, exactly as in the recipe's evaluation, in the precision the recipe
+evaluated in (float32, or autocast to bfloat16 for a model trained with `--bf16`; `--autocast` overrides).
 """
 
 import argparse
@@ -23,12 +24,17 @@ from transformers import DataCollatorForTokenClassification
 
 from .data.conll import read_conll
 from .data.decoding import WordTagger
-from .data.ner_features import build_ner_features
+from .data.ner_features import ner_feature_columns
 from .data.sentences import SentenceRecords
 from .data.tagging import IOB2
 from .data.text_files import read_text
 from .errors import DataError, run_main
-from .modeling import forward_shortest_first, load_trained_classifier
+from .modeling import (
+    add_autocast_argument,
+    forward_shortest_first,
+    load_trained_classifier,
+    resolve_autocast,
+)
 from .reporting import atomic_write_lines
 
 
@@ -50,8 +56,10 @@ class Tagger:
         stride: int = 32,
         batch_size: int = 64,
         decoding: str | None = None,
+        autocast: str | None = "auto",
     ):
         self.model, self.tokenizer = model.eval(), tokenizer
+        self.autocast = resolve_autocast(model, autocast)
         self.max_length, self.stride, self.batch_size = max_length, stride, batch_size
         config = model.config
         labels = tuple(config.id2label[index] for index in range(config.num_labels))
@@ -70,6 +78,7 @@ class Tagger:
             self.collate,
             self.batch_size,
             lambda logits: torch.log_softmax(logits.float(), dim=-1).cpu().numpy(),
+            self.autocast,
         )
 
     def __call__(self, sentences: Sequence[str | Sequence[str]]) -> list[dict]:
@@ -79,7 +88,7 @@ class Tagger:
             records.add(words, ["O"] * len(words), None)
         if not records:
             return []
-        features = build_ner_features(records, self.tokenizer, None, self.max_length, self.stride)
+        features = ner_feature_columns(records, self.tokenizer, self.max_length, self.stride)
         predictions = self.predict_scores(features)
         lengths = [len(words) for words in records.words]
         tags = self.word_tagger.tags(features["sentence"], features["word_index"], predictions, lengths)
@@ -89,10 +98,17 @@ class Tagger:
         ]
 
 
-def load_tagger(model_dir: str, max_length: int = 128, stride: int = 32, batch_size: int = 64) -> Tagger:
-    """A `Tagger` for a model saved by recipes/ner.py (a full model or a LoRA adapter)."""
+def load_tagger(
+    model_dir: str,
+    max_length: int = 128,
+    stride: int = 32,
+    batch_size: int = 64,
+    autocast: str | None = "auto",
+) -> Tagger:
+    """A `Tagger` for a model saved by recipes/ner.py (a full model or a LoRA adapter). `autocast`: "auto"
+    (the recipe's evaluation precision), "none" (float32), "bfloat16" or "float16"."""
     model, tokenizer = load_trained_classifier(model_dir)
-    return Tagger(model, tokenizer, max_length=max_length, stride=stride, batch_size=batch_size)
+    return Tagger(model, tokenizer, max_length, stride, batch_size, autocast=autocast)
 
 
 def read_sentences(path: str, input_format: str) -> list[list[str]]:
@@ -122,9 +138,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_seq_length", type=int, default=128)
     parser.add_argument("--stride", type=int, default=32)
     parser.add_argument("--batch_size", type=int, default=64)
+    add_autocast_argument(parser)
     args = parser.parse_args(argv)
     sentences = read_sentences(args.input, args.input_format)
-    tagger = load_tagger(args.model, args.max_seq_length, args.stride, args.batch_size)
+    tagger = load_tagger(args.model, args.max_seq_length, args.stride, args.batch_size, args.autocast)
     records = tagger(sentences)
     atomic_write_lines(args.output, (json.dumps(record, ensure_ascii=False) + "\n" for record in records))
 

@@ -9,7 +9,8 @@
 
 A classifier scores a text with the probability (or logit) of its positive label; a model with one output (a
 pairwise reward model) scores it with that output. Texts are batched shortest first; scores come back in
-input order.
+input order. The forward pass runs in the precision the recipe evaluated in (float32, or autocast to
+bfloat16 for a model trained with `--bf16`), so scores match the recipe's prediction files.
 """
 
 import argparse
@@ -21,7 +22,12 @@ from transformers import AutoModelForSequenceClassification, DataCollatorWithPad
 
 from .data.text_files import is_json_file, iter_json_records, read_text
 from .errors import ConfigError, DataError, run_main
-from .modeling import forward_shortest_first, load_trained_classifier
+from .modeling import (
+    add_autocast_argument,
+    forward_shortest_first,
+    load_trained_classifier,
+    resolve_autocast,
+)
 from .reporting import atomic_write_lines
 
 _POSITIVE_NAMES = ("positive", "pos", "entity", "yes", "true", "good", "chosen", "acceptable", "1")
@@ -48,8 +54,10 @@ class RewardFunction:
         score: str | None = None,
         batch_size: int = 32,
         max_length: int = 512,
+        autocast: str | None = "auto",
     ):
         self.model, self.tokenizer = model.eval(), tokenizer
+        self.autocast = resolve_autocast(model, autocast)
         self.batch_size, self.max_length = batch_size, max_length
         labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         self.single_output = model.config.num_labels == 1
@@ -77,7 +85,9 @@ class RewardFunction:
 
     def __call__(self, texts: Sequence[str]) -> list[float]:
         encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
-        return forward_shortest_first(self.model, encoded, self.collate, self.batch_size, self._scores)
+        return forward_shortest_first(
+            self.model, encoded, self.collate, self.batch_size, self._scores, self.autocast
+        )
 
 
 def load_reward_function(
@@ -86,9 +96,10 @@ def load_reward_function(
     score: str | None = None,
     batch_size: int = 32,
     max_length: int = 512,
+    autocast: str | None = "auto",
 ) -> RewardFunction:
     model, tokenizer = load_trained_classifier(model_dir, AutoModelForSequenceClassification)
-    return RewardFunction(model, tokenizer, positive_label, score, batch_size, max_length)
+    return RewardFunction(model, tokenizer, positive_label, score, batch_size, max_length, autocast)
 
 
 def read_texts(path: str, text_field: str) -> list[str]:
@@ -127,10 +138,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--max_length", type=int, default=512)
+    add_autocast_argument(parser)
     args = parser.parse_args(argv)
     texts = read_texts(args.input, args.text_field)
     reward = load_reward_function(
-        args.model, args.positive_label, args.score, args.batch_size, args.max_length
+        args.model, args.positive_label, args.score, args.batch_size, args.max_length, args.autocast
     )
     scores = reward(texts)
     lines = (

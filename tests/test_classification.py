@@ -186,6 +186,17 @@ def test_reward_function_order_and_values(classifier_dir):
     assert len(logits) == 4 and logits != scores
 
 
+def test_reward_function_replays_a_bf16_run(classify_recipe, tiny_bert_dir, tmp_path):
+    from mossrl_hf.reward import load_reward_function
+
+    classify_recipe(classify_args(tiny_bert_dir, tmp_path, bf16="true"))
+    records = [json.loads(line) for line in (tmp_path / "test_predictions.jsonl").read_text().splitlines()]
+    reward = load_reward_function(str(tmp_path), positive_label="positive")
+    assert reward.autocast == "bfloat16"
+    scores = reward([r["text"] for r in records])
+    assert [round(score, 6) for score in scores] == [r["probabilities"]["positive"] for r in records]
+
+
 def test_reward_command(classifier_dir, tmp_path):
     texts = write(tmp_path / "in.jsonl", '{"text": "great fun"}\n{"text": "awful"}\n')
     output = tmp_path / "scores.jsonl"

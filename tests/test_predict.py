@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from mossrl_hf.errors import ConfigError
+from mossrl_hf.modeling import forward_shortest_first, resolve_autocast
 from mossrl_hf.predict import entities_of, load_tagger
 from tests.conftest import FIXTURES, write
 from tests.test_ner_recipe import conll_sentences, run_args
@@ -45,6 +47,39 @@ def test_tagger_matches_the_recipe_predictions(trained_dir):
     words = [[line[0] for line in sentence] for sentence in predicted]
     records = load_tagger(trained_dir, max_length=32, stride=8)(words)
     assert [r["tags"] for r in records] == [[line[2] for line in sentence] for sentence in predicted]
+
+
+@pytest.fixture(scope="module")
+def bf16_trained_dir(ner_recipe, tiny_bert_dir, tmp_path_factory) -> str:
+    output = tmp_path_factory.mktemp("trained-bf16")
+    ner_recipe(run_args(tiny_bert_dir, output, max_steps=4, learning_rate=5e-3, bf16=True))
+    return str(output)
+
+
+def test_a_bf16_run_records_its_precision_and_the_tagger_replays_it(bf16_trained_dir, trained_dir):
+    def recorded(model_dir):
+        return json.loads((Path(model_dir) / "config.json").read_text()).get("eval_autocast_dtype")
+
+    assert recorded(bf16_trained_dir) == "bfloat16" and recorded(trained_dir) is None
+    assert load_tagger(trained_dir).autocast is None
+    assert load_tagger(bf16_trained_dir, autocast="none").autocast is None
+    tagger = load_tagger(bf16_trained_dir, max_length=32, stride=8)
+    assert tagger.autocast == "bfloat16"
+    predicted = conll_sentences(Path(bf16_trained_dir) / "test_predictions.conll")
+    records = tagger([[line[0] for line in sentence] for sentence in predicted])
+    assert [r["tags"] for r in records] == [[line[2] for line in sentence] for sentence in predicted]
+
+
+def test_forward_runs_under_the_requested_autocast(trained_dir):
+    tagger = load_tagger(trained_dir)
+    rows = [[2, 5, 6, 3], [2, 7, 3]]
+    for autocast, dtype in ((None, "torch.float32"), ("bfloat16", "torch.bfloat16")):
+        seen = forward_shortest_first(
+            tagger.model, rows, tagger.collate, 2, lambda logits: [str(logits.dtype)] * len(logits), autocast
+        )
+        assert seen == [dtype, dtype]
+    with pytest.raises(ConfigError, match="autocast must be"):
+        resolve_autocast(tagger.model, "int8")
 
 
 def test_command_text_and_conll(trained_dir, tmp_path):

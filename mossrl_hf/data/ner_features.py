@@ -90,6 +90,41 @@ def _sentence_features(token_ids, word_ids, tags, label2id, special: SpecialToke
         }
 
 
+def _featurizer(tokenizer, label2id: dict[str, int] | None, max_length: int, stride: int, label_all: bool):
+    """A function from a batch of columns (`words`, `sentence`, optional `tags`) to feature columns."""
+    special = SpecialTokens.of(tokenizer)
+    width = max_length - len(special.prefix) - len(special.suffix)
+
+    def featurize(batch: dict[str, list]) -> dict[str, list]:
+        encoding = tokenizer(batch["words"], is_split_into_words=True, add_special_tokens=False)
+        rows: dict[str, list] = {key: [] for key in [*MODEL_COLUMNS, "word_index", "sentence"]}
+        for row, sentence in enumerate(batch["sentence"]):
+            tags = batch["tags"][row] if label2id is not None else None
+            for feature in _sentence_features(
+                encoding["input_ids"][row],
+                encoding.word_ids(row),
+                tags,
+                label2id,
+                special,
+                width,
+                stride,
+                label_all,
+            ):
+                for key, value in feature.items():
+                    rows[key].append(value)
+                rows["sentence"].append(sentence)
+        return rows
+
+    return featurize
+
+
+def _columns(records: SentenceRecords, with_tags: bool) -> dict[str, list]:
+    columns = {"words": records.words, "sentence": list(range(len(records)))}
+    if with_tags:
+        columns["tags"] = records.tags
+    return columns
+
+
 def build_ner_features(
     records: SentenceRecords,
     tokenizer,
@@ -103,41 +138,21 @@ def build_ner_features(
 
     Without `label2id` (tagging new text) the labels are all -100.
     """
-    special = SpecialTokens.of(tokenizer)
-    width = max_length - len(special.prefix) - len(special.suffix)
     with_tags = label2id is not None
-    columns = {"words": records.words, "sentence": list(range(len(records)))}
-    if with_tags:
-        columns["tags"] = records.tags
-
-    def featurize(batch):
-        encoding = tokenizer(batch["words"], is_split_into_words=True, add_special_tokens=False)
-        rows: dict[str, list] = {key: [] for key in [*MODEL_COLUMNS, "word_index", "sentence"]}
-        for row, sentence in enumerate(batch["sentence"]):
-            tags = batch["tags"][row] if with_tags else None
-            for feature in _sentence_features(
-                encoding["input_ids"][row],
-                encoding.word_ids(row),
-                tags,
-                label2id,
-                special,
-                width,
-                stride,
-                label_all_tokens,
-            ):
-                for key, value in feature.items():
-                    rows[key].append(value)
-                rows["sentence"].append(sentence)
-        return rows
-
-    raw = datasets.Dataset.from_dict(columns)
+    raw = datasets.Dataset.from_dict(_columns(records, with_tags))
     return raw.map(
-        featurize,
+        _featurizer(tokenizer, label2id, max_length, stride, label_all_tokens),
         batched=True,
         remove_columns=raw.column_names,
         num_proc=num_proc,
         desc="Tokenizing and aligning labels" if with_tags else "Tokenizing",
     )
+
+
+def ner_feature_columns(records: SentenceRecords, tokenizer, max_length: int, stride: int) -> dict[str, list]:
+    """The rows `build_ner_features` makes for untagged text, as plain columns: tagging new text in one
+    process needs no Arrow table (building one costs more than tokenizing)."""
+    return _featurizer(tokenizer, None, max_length, stride, False)(_columns(records, False))
 
 
 def gather_word_scores(

@@ -4,6 +4,7 @@ import torch
 from torch.utils.data import SequentialSampler
 from transformers import Trainer
 
+from ..modeling import AUTOCAST_CONFIG_KEY
 from .samplers import ShuffledLengthGroupedSampler, row_lengths
 
 
@@ -19,11 +20,21 @@ class RecipeTrainer(Trainer):
       are summed over processes once, after training (`training_token_counts`).
     - The project writes its own model card to output_dir/README.md; Trainer's generic one must not
       replace it.
+    - The model config records the autocast dtype evaluation runs under (`eval_autocast_dtype`), so that
+      `mossrl_hf.predict` and `mossrl_hf.reward` reproduce the recipe's predictions.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._local_tokens = torch.zeros(2, dtype=torch.long)  # real, padded
+        setattr(self.model.config, AUTOCAST_CONFIG_KEY, self.evaluation_autocast())
+
+    def evaluation_autocast(self) -> str | None:
+        """The dtype accelerate autocasts the forward pass to (None: float32 or a whole-model dtype)."""
+        accelerator, args = self.accelerator, self.args
+        if not accelerator.native_amp or args.bf16_full_eval or args.fp16_full_eval:
+            return None
+        return {"bf16": "bfloat16", "fp16": "float16"}.get(accelerator.mixed_precision)
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
