@@ -164,16 +164,18 @@ def _predict_speed_table(records: list[dict[str, Any]]) -> list[str]:
         "",
         "## NER prediction: `load_tagger` once on all sentences vs `pipeline` once per sentence",
         "",
-        "| entry | model of | sentences | tagger | pipeline | speed-up | tagger F1 | pipeline F1 "
-        "| recipe test F1 | tagger = recipe | targets |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| entry | model of | precision | sentences | tagger | pipeline | speed-up | tagger F1 | pipeline F1 "
+        "| recipe test F1 | tagger = recipe | pipeline in the same precision | targets |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for record in records:
         speed = record["predict_speed"]
         equal = speed["tagger_f1_equals_recipe_test_f1"]
+        same_precision = speed.get("pipeline_autocast_seconds")
         cells = [
             record["name"],
             record["model_from"],
+            speed.get("autocast") or "float32",
             str(speed["sentences"]),
             f"{speed['tagger_seconds']:.1f} s",
             f"{speed['pipeline_seconds']:.1f} s",
@@ -182,6 +184,9 @@ def _predict_speed_table(records: list[dict[str, Any]]) -> list[str]:
             f"{speed['pipeline_f1']:.4f}",
             _fmt(speed["recipe_test_f1"], "{:.4f}"),
             "–" if equal is None else "yes" if equal else "NO",
+            "–"
+            if same_precision is None
+            else f"{same_precision:.1f} s (×{speed['speedup_vs_pipeline_autocast']:.1f})",
             _targets(record),
         ]
         lines.append("| " + " | ".join(cells) + " |")
