@@ -18,7 +18,7 @@ style:
 	ruff check --fix mossrl_hf recipes tests scripts
 	ruff format mossrl_hf recipes tests scripts
 
-# The quick benchmark suite (about 7 minutes on 2 CPU cores; data from ../shared/data): each optimized recipe
+# The quick benchmark suite (about 9 minutes on 2 CPU cores; data from ../shared/data): each optimized recipe
 # against its reference arm in the same run. Writes runs/bench-quick/results.{json,md,png}.
 bench:
 	$(PYTHON) -m mossrl_hf.bench --suite quick
