@@ -126,6 +126,10 @@ def train_and_save(trainer: transformers.Trainer, merge_lora: bool = False) -> d
     train_result = trainer.train(resume_from_checkpoint=checkpoint_to_resume(trainer.args))
     save_model(trainer, merge_lora)
     metrics = dict(train_result.metrics)
+    # For model-FLOPs estimates (6 x parameters x tokens): embeddings included, adapters' base weights too.
+    parameters = list(trainer.model.parameters())
+    metrics["train_model_parameters"] = sum(p.numel() for p in parameters)
+    metrics["train_trainable_parameters"] = sum(p.numel() for p in parameters if p.requires_grad)
     if hasattr(trainer, "training_token_counts"):
         metrics.update(trainer.training_token_counts())
         seconds = metrics.get("train_runtime") or 0.0

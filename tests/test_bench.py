@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from transformers import AutoTokenizer
 
 from mossrl_hf.bench import check, compare, machine, runner
 from mossrl_hf.bench.__main__ import main as bench_main
@@ -141,6 +142,50 @@ def test_ratios_against_the_reference(bench_run):
     assert ratio["metric_difference"] == optimized["metric_value"] - reference["metric_value"]
     judged = {result["name"]: result["met"] for result in optimized["target_results"]}
     assert judged == {"peak_rss": True, "metric_difference": True, "real_tokens_per_second": False}
+
+
+def test_model_flops_of_a_run(bench_run):
+    from safetensors.torch import load_file
+
+    _, _, _, entries = bench_run
+    record = entries["ner-optimized"]
+    speed = record["throughput"]
+    saved = load_file(str(Path(record["output_dir"]) / "model.safetensors"))
+    parameters = sum(tensor.numel() for tensor in saved.values())
+    assert speed["model_parameters"] == parameters
+    assert speed["training_flops"] == 6.0 * parameters * speed["real_tokens"]
+    assert speed["model_flops_per_second"] == speed["training_flops"] / speed["train_runtime"]
+    assert speed["mfu"] is None and speed["mfu_precision"] == "fp32"  # a CPU has no peak in the table
+    assert speed["model_flops_per_second"] / 1e12 > 0
+
+
+def test_peak_flops_and_mfu():
+    from mossrl_hf.bench.flops import model_flops, peak_flops_per_second
+
+    assert peak_flops_per_second("NVIDIA H100 80GB HBM3", "bf16") == 989e12
+    assert peak_flops_per_second("NVIDIA H100 PCIe", "fp32") == 51e12
+    assert peak_flops_per_second("Tesla T4", "bf16") is None and peak_flops_per_second(None, "bf16") is None
+    figures = model_flops(1e8, 1e6, 10.0, "NVIDIA H200", "bf16")
+    assert figures["training_flops"] == 6e14 and figures["model_flops_per_second"] == 6e13
+    assert figures["mfu"] == 6e13 / 989e12
+    assert model_flops(None, 1e6, 10.0, "NVIDIA H200", "bf16")["mfu"] is None
+
+
+def test_random_model_of_the_size_asked(tiny_bert_dir, tmp_path):
+    from transformers import AutoModelForTokenClassification
+
+    from mossrl_hf.bench.random_model import SIZES, build_random_model
+
+    parameters = build_random_model(str(tmp_path), "minilm", tokenizer=tiny_bert_dir)
+    model = AutoModelForTokenClassification.from_pretrained(tmp_path, num_labels=3)
+    config = model.config
+    assert {key: getattr(config, key) for key in SIZES["minilm"]} == SIZES["minilm"]
+    assert config.vocab_size == len(AutoTokenizer.from_pretrained(tmp_path))
+    hidden, feed_forward, layers = 384, 1536, 6
+    attention = 4 * (hidden * hidden + hidden) + 2 * hidden  # q, k, v, output; layer norm
+    per_layer = attention + 2 * hidden * feed_forward + feed_forward + hidden + 2 * hidden
+    embeddings = (config.vocab_size + 512 + 2) * hidden + 2 * hidden
+    assert parameters == embeddings + layers * per_layer + hidden * hidden + hidden  # + pooler
 
 
 def test_prediction_speed_entry(bench_run):

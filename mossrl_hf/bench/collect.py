@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .flops import model_flops, training_precision
+
 # Figures that depend on the clock; everything else a run reports must repeat exactly with the same seed.
 _TIMING = re.compile(r"(_runtime|_per_second|_seconds)$")
 PREDICTION_FILES = ("test_predictions.conll", "test_predictions.jsonl", "eval_predictions.jsonl")
@@ -77,10 +79,23 @@ def recipe_figures(output_dir: Path, metric: str | None) -> dict[str, Any]:
     run_config = read_json(output_dir / "run_config.json") or {}
     fallback = metric.replace("test_", "eval_", 1) if metric and metric.startswith("test_") else None
     chosen = metric if metric in metrics else fallback if fallback in metrics else metric
+    environment = read_json(output_dir / "environment.json")
+    speed = throughput(metrics)
+    devices = (environment or {}).get("cuda_devices") or [None]
+    speed.update(
+        model_parameters=_number(metrics.get("train_model_parameters")),
+        **model_flops(
+            _number(metrics.get("train_model_parameters")),
+            speed["real_tokens"],
+            speed["train_runtime"],
+            devices[0],
+            training_precision(run_config, config_value),
+        ),
+    )
     return {
         "metric": chosen,
         "metric_value": _number(metrics.get(chosen)) if chosen else None,
-        "throughput": throughput(metrics),
+        "throughput": speed,
         "eval_runtime": _number(metrics.get("eval_runtime")),
         "test_runtime": _number(metrics.get("test_runtime")),
         "world_size": metrics.get("world_size"),
@@ -88,7 +103,7 @@ def recipe_figures(output_dir: Path, metric: str | None) -> dict[str, Any]:
         "subset_seed": config_value(run_config, "subset_seed"),
         "metrics": metrics,
         "run_config": run_config,
-        "environment": read_json(output_dir / "environment.json"),
+        "environment": environment,
     }
 
 

@@ -17,6 +17,8 @@ FIGURES = (
     ("real_tokens_per_second", "real tokens/s"),
     ("padded_tokens_per_second", "padded tokens/s"),
     ("padding_waste", "padding waste"),
+    ("model_flops_per_second", "model FLOP/s"),
+    ("mfu", "MFU"),
     ("eval_runtime", "eval time (s)"),
     ("test_runtime", "test time (s)"),
     ("peak_rss_bytes", "peak RSS (bytes)"),

@@ -93,6 +93,15 @@ def _train_examples(record: dict[str, Any]) -> str:
     return f"{cap} drawn (seed {seed})" if seed is not None else f"first {cap}"
 
 
+def _model_flops_cell(speed: dict[str, Any]) -> str:
+    """Achieved model TFLOP/s (6 x parameters x real tokens / train time), MFU if the peak is known."""
+    rate = speed.get("model_flops_per_second")
+    if rate is None:
+        return "–"
+    mfu = speed.get("mfu")
+    return f"{rate / 1e12:.2f}" + ("" if mfu is None else f" ({mfu:.1%} MFU)")
+
+
 def _entry_row(record: dict[str, Any]) -> str:
     speed = record.get("throughput") or {}
     status = "ok" if record["status"] == "ok" else f"{record['status']}: {record.get('error')}"
@@ -112,6 +121,7 @@ def _entry_row(record: dict[str, Any]) -> str:
         _fmt(speed.get("real_tokens_per_second"), "{:.0f}"),
         _fmt(speed.get("padded_tokens_per_second"), "{:.0f}"),
         _fmt(speed.get("padding_waste"), "{:.0%}"),
+        _model_flops_cell(speed),
         _fmt(None if record.get("peak_rss_bytes") is None else record["peak_rss_bytes"] / MIB, "{:.0f} MiB"),
         _fmt(
             None if record.get("peak_gpu_memory_bytes") is None else record["peak_gpu_memory_bytes"] / MIB,
@@ -205,8 +215,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{_machine_line(results)}",
         "",
         "| entry | method | epochs | train examples | train time | whole command | samples/s | real tok/s "
-        "| padded tok/s | padding waste | peak RSS | peak GPU | metric | status |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| padded tok/s | padding waste | model TFLOP/s | peak RSS | peak GPU | metric | status |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *(_entry_row(record) for record in records),
     ]
     if results["ratios"]:
@@ -217,7 +227,9 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         "Train time is Trainer's `train_runtime` (evaluation during training included, on the same schedule "
-        "for every arm); tokens are sub-word tokens of the training batches, real = padding excluded.",
+        "for every arm); tokens are sub-word tokens of the training batches, real = padding excluded. "
+        "Model TFLOP/s: 6 x parameters x real tokens / train time; MFU: that over the GPU's dense peak "
+        "for the run's precision (`mossrl_hf/bench/flops.py`).",
     ]
     return "\n".join(lines) + "\n"
 
