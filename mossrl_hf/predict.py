@@ -113,7 +113,11 @@ def load_tagger(
 
 def read_sentences(path: str, input_format: str) -> list[list[str]]:
     if input_format == "conll":
-        return read_conll(path).words
+        try:
+            return read_conll(path).words
+        except DataError as error:
+            hint = " (one sentence per line? use --input_format text)"
+            raise DataError(error.path, error.line, error.message + hint) from None
     sentences = []
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         words = line.split()
@@ -129,15 +133,21 @@ def read_sentences(path: str, input_format: str) -> list[list[str]]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m mossrl_hf.predict",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", required=True, help="Directory written by recipes/ner.py.")
     parser.add_argument("--input", required=True, help="Text file: one sentence per line, or CoNLL columns.")
     parser.add_argument("--output", required=True, help="JSON Lines file to write, one record per sentence.")
     parser.add_argument("--input_format", choices=("text", "conll"), default="text")
-    parser.add_argument("--max_seq_length", type=int, default=128)
-    parser.add_argument("--stride", type=int, default=32)
-    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument(
+        "--max_seq_length", type=int, default=128, help="Window length in sub-word tokens (default 128)."
+    )
+    parser.add_argument(
+        "--stride", type=int, default=32, help="Tokens shared by the windows of a long sentence (default 32)."
+    )
+    parser.add_argument("--batch_size", type=int, default=64, help="Windows per forward pass (default 64).")
     add_autocast_argument(parser)
     args = parser.parse_args(argv)
     sentences = read_sentences(args.input, args.input_format)

@@ -121,7 +121,9 @@ def read_texts(path: str, text_field: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m mossrl_hf.reward",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--model", required=True, help="Directory written by classify.py or reward_model.py.")
     parser.add_argument("--input", required=True, help="One text per line, or JSON Lines with --text_field.")
@@ -136,8 +138,10 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="Default: probability for classifiers, the raw output for one-output reward models.",
     )
-    parser.add_argument("--batch_size", type=int, default=32)
-    parser.add_argument("--max_length", type=int, default=512)
+    parser.add_argument("--batch_size", type=int, default=32, help="Texts per forward pass (default 32).")
+    parser.add_argument(
+        "--max_length", type=int, default=512, help="Longer texts are truncated (default 512 tokens)."
+    )
     add_autocast_argument(parser)
     args = parser.parse_args(argv)
     texts = read_texts(args.input, args.text_field)

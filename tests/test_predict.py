@@ -147,3 +147,12 @@ def test_command_bad_input(trained_dir, tmp_path):
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     assert completed.stderr.strip().splitlines()[-1].startswith(f"{text}:2: an empty line")
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_plain_text_read_as_conll_says_so(tmp_path):
+    from mossrl_hf.errors import DataError
+    from mossrl_hf.predict import read_sentences
+
+    text = write(tmp_path / "in.txt", "John lives here\nMary left for good\n")
+    with pytest.raises(DataError, match=r"in\.txt:2: .*use --input_format text"):
+        read_sentences(text, "conll")

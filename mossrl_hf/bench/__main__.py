@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--suite", default="quick", help="`quick`, `full` (shipped) or a suite YAML file.")
+    parser.add_argument(
+        "--suite", default="quick", help="`quick` (the default), `full` (shipped) or a suite YAML file."
+    )
     parser.add_argument("--output", default=None, help="Output folder. Default: runs/bench-<suite>.")
     parser.add_argument(
         "--data_dir",
@@ -89,12 +91,13 @@ def _model(given: str | None) -> str | None:
 
 
 def list_entries(suite) -> str:
+    header = f"{'entry':<28} {'kind':<17} {'recipe / model of':<18} method"
     rows = [
-        f"{e.name:<28} {'reference' if e.reference else '':<9} {e.kind:<13} "
-        f"{e.recipe or e.model_from or '':<14} {e.method}"
+        f"{e.name:<28} {e.kind + (' (ref.)' if e.reference else ''):<17} "
+        f"{e.recipe or e.model_from or '':<18} {e.method}"
         for e in suite.entries
     ]
-    return "\n".join([f"{suite.name}: {suite.description.strip()}", *rows])
+    return "\n".join([f"{suite.name}: {suite.description.strip()}", "", header, *rows])
 
 
 def main(argv: list[str] | None = None) -> int:
