@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from mossrl_hf.data.decoding import allowed_transitions, decode, viterbi
+from mossrl_hf.data.decoding import allowed_transitions, best_allowed_path, decode, viterbi
 from mossrl_hf.data.tagging import detect_scheme
 
 IOB2_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -36,6 +36,22 @@ def test_viterbi_is_the_best_valid_sequence_by_brute_force():
             key=lambda p: sum(scores[i, label] for i, label in enumerate(p)),
         )
         assert tuple(path) == best
+
+
+@pytest.mark.parametrize(("labels", "scheme"), [(IOB2_LABELS, "IOB2"), (BIOES_LABELS, "BIOES")])
+def test_the_argmax_shortcut_returns_viterbi_paths(labels, scheme):
+    """Peaked scores make the per-word argmax valid (the shortcut), flat ones often invalid (the search)."""
+    rng = np.random.default_rng(2)
+    allowed, first, last = allowed_transitions(labels, scheme)
+    shortcut_taken = 0
+    for concentration in (0.05, 0.3, 1.0, 5.0):
+        for length in (1, 2, 5, 9):
+            for _ in range(25):
+                scores = np.log(np.clip(rng.dirichlet(np.full(5, concentration), size=length), 1e-12, None))
+                expected = viterbi(scores, allowed, first, last)
+                assert best_allowed_path(scores, allowed, first, last) == expected
+                shortcut_taken += expected == scores.argmax(axis=-1).tolist()
+    assert 0 < shortcut_taken < 4 * 4 * 25
 
 
 def test_bioes_paths_are_valid():
