@@ -150,6 +150,13 @@ def resolve_autocast(model, requested: str | None = "auto") -> str | None:
     return requested
 
 
+def autocast_context(device_type: str, autocast: str | None):
+    """`torch.autocast` to the named dtype on `device_type`, or a no-op for None (float32)."""
+    if autocast is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type, dtype=AUTOCAST_DTYPES[autocast])
+
+
 def add_autocast_argument(parser) -> None:
     """`--autocast` for the prediction commands (argparse)."""
     parser.add_argument(
@@ -170,10 +177,7 @@ def forward_shortest_first(
     order = sorted(range(len(input_ids)), key=lambda row: len(input_ids[row]))
     results: list = [None] * len(input_ids)
     device = next(model.parameters()).device
-    precision = (
-        torch.autocast(device.type, dtype=AUTOCAST_DTYPES[autocast]) if autocast else contextlib.nullcontext()
-    )
-    with torch.inference_mode(), precision:
+    with torch.inference_mode(), autocast_context(device.type, autocast):
         for begin in range(0, len(order), batch_size):
             rows = order[begin : begin + batch_size]
             batch = collate([{"input_ids": input_ids[row]} for row in rows])

@@ -179,12 +179,16 @@ def _per_type_figure(results: dict, prefix: str) -> Figure:
     ax.set_xlabel("F1 (entity level, conlleval-compatible mode); n = gold entities")
     ax.set_ylabel("entity type")
     ax.grid(axis="x", alpha=0.3)
-    title = f"Per-type F1 on the {_SPLIT_NAMES[prefix]} split"
-    overall = _number(results.get(f"{prefix}_f1"))
-    if overall is not None:
-        title += f" (overall {overall:.3f})"
-    ax.set_title(title)
+    ax.set_title(
+        _title(f"Per-type F1 on the {_SPLIT_NAMES[prefix]} split", "overall", results.get(f"{prefix}_f1"))
+    )
     return figure
+
+
+def _title(text: str, figure_name: str, value) -> str:
+    """`text`, with the split's headline figure in brackets when the run has one."""
+    number = _number(value)
+    return text if number is None else f"{text} ({figure_name} {number:.3f})"
 
 
 def _cell_text(value: float) -> str:
@@ -222,11 +226,11 @@ def _confusion_figure(results: dict, prefix: str, labels: list[str] | None) -> F
         value = matrix[row, column]
         colour = "white" if value > threshold else "black"
         ax.text(column, row, _cell_text(value), ha="center", va="center", color=colour, fontsize=font_size)
-    title = f"Confusion matrix, {_SPLIT_NAMES[prefix]} split"
-    accuracy = _number(results.get(f"{prefix}_accuracy"))
-    if accuracy is not None:
-        title += f" (accuracy {accuracy:.3f})"
-    ax.set_title(title)
+    ax.set_title(
+        _title(
+            f"Confusion matrix, {_SPLIT_NAMES[prefix]} split", "accuracy", results.get(f"{prefix}_accuracy")
+        )
+    )
     return figure
 
 

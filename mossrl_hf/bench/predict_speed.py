@@ -19,7 +19,6 @@ the output says whether it does.
 """
 
 import argparse
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -95,16 +94,9 @@ def time_tagger(tagger, sentences: list[list[str]]) -> tuple[float, list[list[st
 def time_pipeline(
     pipe, sentences: list[list[str]], autocast: str | None = None
 ) -> tuple[float, list[list[str]]]:
-    import torch
+    from ..modeling import autocast_context
 
-    from ..modeling import AUTOCAST_DTYPES
-
-    precision = (
-        torch.autocast(pipe.device.type, dtype=AUTOCAST_DTYPES[autocast])
-        if autocast
-        else contextlib.nullcontext()
-    )
-    with precision:
+    with autocast_context(pipe.device.type, autocast):
         pipe(" ".join(sentences[0]))  # warm-up
         start = time.perf_counter()
         outputs = [pipe(" ".join(words)) for words in sentences]
