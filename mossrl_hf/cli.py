@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from transformers import HfArgumentParser
 
+from .configs import defaults_following_flags
 from .errors import ConfigError
 from .launching import check_deepspeed
 
@@ -117,16 +118,17 @@ def parse_args(
     _check_keys(config, known, config_path or "")
     parser.set_defaults(**{**defaults, **config})
     check_deepspeed(parser, argv)  # before TrainingArguments, which fails on it with a traceback
+    explicit = set(config) | _flags_given(argv, options)
+    parser.set_defaults(**defaults_following_flags(vars(parser.parse_known_args(argv)[0]), explicit))
 
     try:
         *values, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
     except (ValueError, TypeError) as error:
         # Checks in the dataclasses' __post_init__ (ours and TrainingArguments') land here.
-        raise ConfigError(f"invalid arguments: {error}") from None
+        raise ConfigError(f"invalid arguments: {' '.join(str(error).split())}") from None  # one line
     if remaining:
         parser.error(f"unrecognized arguments: {' '.join(remaining)}")
     values = values[: len(dataclass_types)]  # drop the namespace holding --config
-    explicit = set(config) | _flags_given(argv, options)
     return ParsedArgs(values=tuple(values), explicit=explicit, config_path=config_path)
 
 

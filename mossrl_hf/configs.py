@@ -22,6 +22,45 @@ def eval_by_length_field():
     )
 
 
+def default_stride(max_seq_length: int) -> int:
+    """Tokens shared by neighbouring windows when the user gave no --stride: a quarter of the window (32 for
+    128), so that any --max_seq_length alone is a valid setting."""
+    return max_seq_length // 4
+
+
+def resolve_stride(stride: Optional[int], max_seq_length: int) -> int:
+    """The stride to use: the user's, checked against the window, or the default that follows the window."""
+    if max_seq_length < 8:
+        raise ConfigError(f"--max_seq_length must be at least 8, not {max_seq_length}")
+    if stride is None:
+        return default_stride(max_seq_length)
+    widest = (max_seq_length - 2) // 2  # two special tokens; windows must move forward
+    if not 0 <= stride <= widest:
+        raise ConfigError(
+            f"--stride must be between 0 and half the window ({widest} for --max_seq_length "
+            f"{max_seq_length}), not {stride}"
+        )
+    return stride
+
+
+def defaults_following_flags(values: dict, explicit: set[str]) -> dict:
+    """Defaults that must follow options the user set, decided before the dataclasses check them.
+
+    `values` are the raw parsed options (defaults included), `explicit` the keys the user set in a config
+    file or a flag. Only keys the user did not set are changed; a clash between two values the user set is
+    left for the checks to refuse.
+    """
+    derived = {}
+    if values.get("load_best_model_at_end") and str(values.get("save_strategy")) != "best":
+        # Going back to the best evaluation needs a checkpoint at every evaluation: the save schedule
+        # follows the evaluation schedule (the recipes evaluate every epoch by default).
+        if "save_strategy" not in explicit:
+            derived["save_strategy"] = values["eval_strategy"]
+        if str(values.get("eval_strategy")) == "steps" and "save_steps" not in explicit:
+            derived["save_steps"] = values.get("eval_steps") or values["logging_steps"]
+    return derived
+
+
 class SplitFiles:
     """What every task's data arguments share: one file per split and a cap on each split's size."""
 
@@ -118,8 +157,12 @@ class NerDataArguments(SplitFiles):
             "help": "Longest input in sub-word tokens; longer sentences are split into overlapping windows."
         },
     )
-    stride: int = field(
-        default=32, metadata={"help": "Tokens shared by consecutive windows of a long sentence."}
+    stride: Optional[int] = field(
+        default=None,
+        metadata={
+            "help": "Tokens shared by consecutive windows of a long sentence. Default: a quarter of "
+            "--max_seq_length (32 for 128)."
+        },
     )
     decoding: str = field(
         default="constrained",
@@ -154,13 +197,7 @@ class NerDataArguments(SplitFiles):
             raise ConfigError(f"--decoding must be 'constrained' or 'argmax', not {self.decoding!r}")
         if self.tag_scheme not in ("keep", "iob2"):
             raise ConfigError(f"--tag_scheme must be 'keep' or 'iob2', not {self.tag_scheme!r}")
-        if self.max_seq_length < 8:
-            raise ConfigError(f"--max_seq_length must be at least 8, not {self.max_seq_length}")
-        if not 0 <= self.stride <= (self.max_seq_length - 2) // 2:
-            raise ConfigError(
-                f"--stride must be between 0 and half the window ({(self.max_seq_length - 2) // 2}), "
-                f"not {self.stride}"
-            )
+        self.stride = resolve_stride(self.stride, self.max_seq_length)
         self.check_sample_limits()
 
 

@@ -22,6 +22,7 @@ import torch
 from seqeval.metrics.sequence_labeling import get_entities
 from transformers import DataCollatorForTokenClassification
 
+from .configs import resolve_stride
 from .data.conll import read_conll
 from .data.decoding import WordTagger
 from .data.ner_features import ner_feature_columns
@@ -53,14 +54,15 @@ class Tagger:
         model,
         tokenizer,
         max_length: int = 128,
-        stride: int = 32,
+        stride: int | None = None,
         batch_size: int = 64,
         decoding: str | None = None,
         autocast: str | None = "auto",
     ):
         self.model, self.tokenizer = model.eval(), tokenizer
         self.autocast = resolve_autocast(model, autocast)
-        self.max_length, self.stride, self.batch_size = max_length, stride, batch_size
+        self.max_length, self.batch_size = max_length, batch_size
+        self.stride = resolve_stride(stride, max_length)
         config = model.config
         labels = tuple(config.id2label[index] for index in range(config.num_labels))
         # Decode as the recipe did: the scheme and decoding it stored in the config.
@@ -101,7 +103,7 @@ class Tagger:
 def load_tagger(
     model_dir: str,
     max_length: int = 128,
-    stride: int = 32,
+    stride: int | None = None,
     batch_size: int = 64,
     autocast: str | None = "auto",
 ) -> Tagger:
@@ -145,7 +147,10 @@ def main(argv: list[str] | None = None) -> None:
         "--max_seq_length", type=int, default=128, help="Window length in sub-word tokens (default 128)."
     )
     parser.add_argument(
-        "--stride", type=int, default=32, help="Tokens shared by the windows of a long sentence (default 32)."
+        "--stride",
+        type=int,
+        default=None,
+        help="Tokens shared by the windows of a long sentence (default: a quarter of --max_seq_length).",
     )
     parser.add_argument("--batch_size", type=int, default=64, help="Windows per forward pass (default 64).")
     add_autocast_argument(parser)

@@ -70,6 +70,8 @@ def plan_stages(args: TrainingArguments, explicit: set[str], splits: set[str]) -
     if args.eval_strategy != IntervalStrategy.NO and "validation" not in splits:
         if "eval_strategy" in explicit:
             raise ConfigError(f"--eval_strategy {args.eval_strategy.value} needs a validation split")
+        if args.load_best_model_at_end:
+            raise ConfigError("--load_best_model_at_end needs a validation split (give --validation_file)")
         args.eval_strategy = IntervalStrategy.NO
         if "do_eval" not in explicit:
             args.do_eval = False

@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import runpy
@@ -94,6 +95,100 @@ def test_checks_name_the_field():
         parse_args(NER_TYPES, ["--max_seq_length", "16", "--stride", "12"])
 
 
+@pytest.mark.parametrize(
+    ("argv", "stride"),
+    [
+        ([], 32),  # the recipe's window of 128
+        (["--max_seq_length", "64"], 16),  # the regression: the default stride follows the window
+        (["--max_seq_length", "8"], 2),
+        (["--max_seq_length", "512"], 128),
+        (["--max_seq_length", "64", "--stride", "31"], 31),  # the widest a 64-token window allows
+        (["--stride", "0"], 0),
+    ],
+)
+def test_default_stride_follows_the_window(argv, stride):
+    assert parse_args(NER_TYPES, [*argv, "--output_dir", "o"]).values[1].stride == stride
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "argv"),
+    [
+        ("", ["--max_seq_length", "64", "--stride", "32"]),  # both flags given: the user's stride is refused
+        ("stride: 32\n", ["--max_seq_length", "64"]),  # a stride set in the config file is the user's too
+        ("max_seq_length: 64\nstride: 40\n", []),
+    ],
+)
+def test_only_a_stride_the_user_gave_is_refused(tmp_path, yaml_text, argv):
+    config = write(tmp_path / "c.yaml", yaml_text or "output_dir: o\n")
+    with pytest.raises(ConfigError, match=r"--stride must be between 0 and half the window \(31 for"):
+        parse_args(NER_TYPES, ["--config", config, *argv])
+
+
+@pytest.mark.parametrize(
+    ("argv", "save"),
+    [
+        (["--load_best_model_at_end"], ("epoch", 500)),  # saves follow the recipes' per-epoch evaluation
+        (["--load_best_model_at_end", "--eval_strategy", "steps", "--eval_steps", "7"], ("steps", 7)),
+        (["--load_best_model_at_end", "--eval_strategy", "steps", "--logging_steps", "4"], ("steps", 4)),
+        (
+            [
+                "--load_best_model_at_end",
+                "--eval_strategy",
+                "steps",
+                "--save_steps",
+                "14",
+                "--eval_steps",
+                "7",
+            ],
+            ("steps", 14),
+        ),
+        (["--load_best_model_at_end", "--save_strategy", "best"], ("best", 500)),
+        (["--eval_strategy", "steps"], ("steps", 500)),  # nothing to follow without load_best_model_at_end
+    ],
+)
+def test_save_schedule_follows_evaluation_when_going_back_to_the_best(argv, save):
+    types = recipe_types("ner")
+    training = parse_args(types, [*argv, "--output_dir", "o"], recipe_defaults={"eval_strategy": "epoch"})
+    assert (training.values[-1].save_strategy.value, training.values[-1].save_steps) == save
+
+
+def test_a_save_schedule_the_user_gave_is_refused_in_one_line():
+    with pytest.raises(ConfigError, match="requires the save and eval strategy to match") as caught:
+        parse_args(
+            NER_TYPES,
+            ["--load_best_model_at_end", "--save_strategy", "steps", "--output_dir", "o"],
+            recipe_defaults={"eval_strategy": "epoch"},
+        )
+    assert "\n" not in str(caught.value)
+
+
+def test_max_seq_length_alone_runs_from_the_command_line(tmp_path, tiny_bert_dir, ner_files):
+    """The regression as users met it: a recipe launched with --max_seq_length 64 and nothing else about
+    windows trains (before, it stopped on the default stride)."""
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "recipes" / "ner.py"),
+            "--model_name_or_path",
+            tiny_bert_dir,
+            "--train_file",
+            ner_files["train_file"],
+            "--max_seq_length",
+            "16",
+            "--max_steps",
+            "1",
+            "--output_dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    config = json.loads((tmp_path / "out" / "run_config.json").read_text())
+    assert config["NerDataArguments"]["stride"] == 4
+
+
 RECIPE_CONFIGS = sorted((REPO / "recipes" / "configs").rglob("*.yaml"))
 
 
@@ -134,3 +229,10 @@ def test_every_readme_command_parses(command):
     script, *argv = command
     task = script.removeprefix("recipes/").removesuffix(".py")
     parse_args(recipe_types(task), argv)
+
+
+def test_going_back_to_the_best_without_a_validation_split_is_refused(tmp_path, ner_files):
+    line = recipe_cli_error(
+        ["--train_file", ner_files["train_file"], "--load_best_model_at_end", "--output_dir", str(tmp_path)]
+    )
+    assert line == "--load_best_model_at_end needs a validation split (give --validation_file)"

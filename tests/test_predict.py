@@ -156,3 +156,14 @@ def test_plain_text_read_as_conll_says_so(tmp_path):
     text = write(tmp_path / "in.txt", "John lives here\nMary left for good\n")
     with pytest.raises(DataError, match=r"in\.txt:2: .*use --input_format text"):
         read_sentences(text, "conll")
+
+
+def test_tagger_stride_follows_its_window_unless_given(trained_dir):
+    """A window alone is enough (the stride defaults to a quarter of it); a stride the caller gives that the
+    window cannot hold is refused, not turned into windows that skip words."""
+    tagger = load_tagger(trained_dir, max_length=16)
+    assert tagger.stride == 4
+    long_sentence = " ".join(["john smith visited london ."] * 20)
+    assert len(tagger([long_sentence])[0]["tags"]) == 100
+    with pytest.raises(ConfigError, match=r"--stride must be between 0 and half the window \(7 for"):
+        load_tagger(trained_dir, max_length=16, stride=12)
