@@ -9,6 +9,9 @@ from typing import Optional
 from transformers import TrainingArguments
 
 from .errors import ConfigError
+from .peft_configs import MERGEABLE_METHODS, PEFT_METHODS, LoraArguments, PeftArguments
+
+__all__ = ["MERGEABLE_METHODS", "PEFT_METHODS", "LoraArguments", "PeftArguments"]  # re-exported
 
 
 def eval_by_length_field():
@@ -51,6 +54,8 @@ def defaults_following_flags(values: dict, explicit: set[str]) -> dict:
     left for the checks to refuse.
     """
     derived = {}
+    if values.get("early_stopping_patience") is not None and "load_best_model_at_end" not in explicit:
+        derived["load_best_model_at_end"] = values["load_best_model_at_end"] = True
     if values.get("load_best_model_at_end") and str(values.get("save_strategy")) != "best":
         # Going back to the best evaluation needs a checkpoint at every evaluation: the save schedule
         # follows the evaluation schedule (the recipes evaluate every epoch by default).
@@ -91,6 +96,9 @@ class SplitFiles:
                 raise ConfigError(f"--{name} must be a positive number, not {value}")
 
 
+DROPOUT_FIELDS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout")
+
+
 @dataclass
 class ModelArguments:
     model_name_or_path: Optional[str] = field(
@@ -113,6 +121,34 @@ class ModelArguments:
         default=False,
         metadata={"help": "Allow model code from the Hub repository to run. Off unless you trust the repo."},
     )
+    hidden_dropout_prob: Optional[float] = field(
+        default=None, metadata={"help": "Dropout of the encoder's hidden states (default: the model's)."}
+    )
+    attention_probs_dropout_prob: Optional[float] = field(
+        default=None, metadata={"help": "Dropout of the attention weights (default: the model's)."}
+    )
+    classifier_dropout: Optional[float] = field(
+        default=None,
+        metadata={"help": "Dropout before the task head (default: the model's, often the hidden dropout)."},
+    )
+    case_markers: bool = field(
+        default=False,
+        metadata={
+            "help": "Uncased encoders: mark each word that starts with a capital letter with an added token "
+            "(the tokenizer inserts it, so the saved tokenizer, the tagger and pipelines replay it). "
+            "Default: off."
+        },
+    )
+
+    def __post_init__(self):
+        for name in DROPOUT_FIELDS:
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value < 1.0:
+                raise ConfigError(f"--{name} must be in [0, 1), not {value}")
+
+    @property
+    def dropout_overrides(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in DROPOUT_FIELDS if getattr(self, name) is not None}
 
 
 @dataclass
@@ -202,39 +238,6 @@ class NerDataArguments(SplitFiles):
 
 
 @dataclass
-class LoraArguments:
-    use_lora: bool = field(
-        default=False, metadata={"help": "Train LoRA adapters (through peft) and the head."}
-    )
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
-    lora_dropout: float = field(default=0.1, metadata={"help": "Dropout on the LoRA branch."})
-    lora_target_modules: Optional[list[str]] = field(
-        default=None,
-        metadata={
-            "help": "Module names to adapt. Default: peft's choice for the architecture (query and value "
-            "projections for BERT, RoBERTa, XLM-R, ELECTRA; query_proj/value_proj for DeBERTa-v2)."
-        },
-    )
-
-    merge_lora: bool = field(
-        default=False,
-        metadata={
-            "help": "Save the adapters merged into the base weights: a standalone model that plain "
-            "transformers loads (without it, output_dir holds the adapter, loaded with peft)."
-        },
-    )
-
-    def __post_init__(self):
-        if self.merge_lora and not self.use_lora:
-            raise ConfigError("--merge_lora needs --use_lora")
-        if self.lora_r < 1:
-            raise ConfigError(f"--lora_r must be at least 1, not {self.lora_r}")
-        if not 0.0 <= self.lora_dropout < 1.0:
-            raise ConfigError(f"--lora_dropout must be in [0, 1), not {self.lora_dropout}")
-
-
-@dataclass
 class RecipeTrainingArguments(TrainingArguments):
     """`TrainingArguments` as they are, except that `--label_names` belongs to the data arguments and
     `--push_to_hub` happens once, after the run (see `push_to_hub_at_end`).
@@ -244,12 +247,41 @@ class RecipeTrainingArguments(TrainingArguments):
     """
 
     label_names: Optional[list[str]] = field(default=None, init=False, repr=False)
+    early_stopping_patience: Optional[int] = field(
+        default=None,
+        metadata={
+            "help": "Stop after this many evaluations without improvement of --metric_for_best_model "
+            "(default: the task's main metric) and keep the best checkpoint (sets --load_best_model_at_end)."
+        },
+    )
+    early_stopping_threshold: float = field(
+        default=0.0, metadata={"help": "How much the metric must improve to count as an improvement."}
+    )
+    layerwise_lr_decay: Optional[float] = field(
+        default=None,
+        metadata={
+            "help": "Layer-wise learning-rate decay in (0, 1]: the head and top layer train at "
+            "--learning_rate, each layer below at this factor times the rate of the one above, the "
+            "embeddings lowest."
+        },
+    )
     # Trainer would create the Hub repository at start-up and push on every save; the recipes push the
     # finished output_dir once, at the end (mossrl_hf.hub), so `push_to_hub` is kept here instead.
     push_to_hub_at_end: bool = field(default=False, init=False)
 
     def __post_init__(self):
         self.push_to_hub_at_end, self.push_to_hub = bool(self.push_to_hub), False
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise ConfigError(
+                f"--early_stopping_patience must be at least 1, not {self.early_stopping_patience}"
+            )
+        if self.early_stopping_patience is not None and not self.load_best_model_at_end:
+            raise ConfigError(
+                "--early_stopping_patience needs --load_best_model_at_end (drop the false value)"
+            )
+        decay = self.layerwise_lr_decay
+        if decay is not None and not 0.0 < decay <= 1.0:
+            raise ConfigError(f"--layerwise_lr_decay must be in (0, 1], not {decay}")
         super().__post_init__()
 
 

@@ -160,6 +160,7 @@ class CardInputs:
     data_files: dict[str, str] = field(default_factory=dict)  # split -> path
     dataset_name: str | None = None
     adapter_mode: str = "none"  # "none", "lora" (a peft adapter) or "lora-merged" (a standalone model)
+    peft_method: str = "none"  # which weights trained (PeftArguments.peft_method); "lora" for adapter cards
     license: str = "apache-2.0"  # the base model's
     language: str | None = None  # None: "en" when every dataset is one the project knows to be English
     lowercase_base: bool | None = None  # None: true for the default (uncased) base model
@@ -172,6 +173,8 @@ class CardInputs:
         if self.adapter_mode not in ADAPTER_MODES:
             modes = ", ".join(ADAPTER_MODES)
             raise ConfigError(f"model card: adapter_mode must be one of {modes}, not {self.adapter_mode!r}")
+        if self.adapter_mode != "none" and self.peft_method == "none":
+            self.peft_method = "lora"  # cards made before other methods existed
 
 
 def _looks_local(reference: str) -> bool:
@@ -286,7 +289,9 @@ def card_data(inputs: CardInputs) -> ModelCardData:
     base_id, _ = base_model_reference(inputs.base_model)
     tags = [*task.tags, "mossrl_hf"]
     if inputs.adapter_mode != "none":
-        tags += ["lora", "peft"]
+        tags += [inputs.peft_method, "peft"]
+    elif inputs.peft_method != "none":
+        tags.append(inputs.peft_method)
     language = inputs.language
     if language is None and sources and all(source.english for source in sources.values()):
         language = "en"
@@ -320,8 +325,11 @@ def write_model_card(inputs: CardInputs, output_dir: str | Path) -> Path:
     return path
 
 
-def hyperparameters(training_args, max_seq_length: int | None = None, lora_args=None) -> dict[str, Any]:
-    """The figures of TrainingArguments (and LoRA arguments) a reader needs to reproduce the run."""
+def hyperparameters(
+    training_args, max_seq_length: int | None = None, lora_args=None, model_args=None
+) -> dict[str, Any]:
+    """The figures of TrainingArguments (and the peft and model arguments) a reader needs to reproduce the
+    run."""
     args = training_args
     length = (
         {"max_steps": args.max_steps} if args.max_steps > 0 else {"num_train_epochs": args.num_train_epochs}
@@ -344,10 +352,34 @@ def hyperparameters(training_args, max_seq_length: int | None = None, lora_args=
         "label_smoothing_factor": args.label_smoothing_factor or None,
         "max_seq_length": max_seq_length,
     }
-    if lora_args is not None and getattr(lora_args, "use_lora", False):
-        values |= {f"lora_{name}": getattr(lora_args, f"lora_{name}") for name in ("r", "alpha", "dropout")}
-        values["lora_target_modules"] = lora_args.lora_target_modules or "peft's default for the model"
+    values |= _method_hyperparameters(lora_args)
+    if getattr(args, "layerwise_lr_decay", None) is not None:
+        values["layerwise_lr_decay"] = args.layerwise_lr_decay
+    if getattr(args, "early_stopping_patience", None) is not None:
+        values["early_stopping_patience"] = args.early_stopping_patience
+        values["metric_for_best_model"] = args.metric_for_best_model
+    if model_args is not None:
+        values |= model_args.dropout_overrides
+        values["case_markers"] = model_args.case_markers or None
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _method_hyperparameters(peft_args) -> dict[str, Any]:
+    method = getattr(peft_args, "peft_method", None) or (
+        "lora" if getattr(peft_args, "use_lora", False) else None
+    )
+    if method in (None, "none"):
+        return {}
+    values: dict[str, Any] = {"peft_method": method}
+    if method in ("lora", "dora"):
+        values |= {f"lora_{name}": getattr(peft_args, f"lora_{name}") for name in ("r", "alpha", "dropout")}
+    if method in ("lora", "dora", "ia3"):
+        values["lora_target_modules"] = peft_args.lora_target_modules or "peft's default for the model"
+    if method in ("prompt_tuning", "prefix_tuning", "p_tuning"):
+        values["num_virtual_tokens"] = peft_args.num_virtual_tokens
+    if method == "freeze":
+        values["freeze_layers"] = peft_args.freeze_layers
+    return values
 
 
 def model_name_for(output_dir: str | Path, hub_model_id: str | None) -> str:

@@ -153,13 +153,17 @@ def _usage(inputs: CardInputs, task: Task, base: str) -> str:
     parts += ["With a `pipeline`:", _code(_pipeline_snippet(inputs, task, fill["model"]))]
     if adapter:
         parts.append(
-            "This repository holds a LoRA adapter and the trained head, not a standalone model: loading "
+            f"This repository holds a peft adapter ({inputs.peft_method}) and the trained head, not a "
+            "standalone model: loading "
             "needs `peft`. `AutoPeftModel...` loads the base model named in `adapter_config.json`; where "
             f"that is a local path you do not have, load the base model ({base}) yourself:"
         )
         parts.append(_code(_fill(_LOAD_ON_BASE, fill)))
     elif inputs.adapter_mode == "lora-merged":
-        parts.append("The LoRA adapters were merged into the weights: a standalone model, no `peft` needed.")
+        parts.append(
+            f"The {inputs.peft_method} adapters were merged into the weights: a standalone model, "
+            "no `peft` needed."
+        )
     parts.append(f"With mossrl_hf, on a local copy DIR: {_COMMANDS[inputs.task]}.")
     return "\n\n".join(parts)
 
@@ -185,9 +189,26 @@ def _data_section(inputs: CardInputs, sources: dict[str, DataSource]) -> str:
     return "## Training data\n\n" + ("\n".join(lines) or "Not recorded.")
 
 
+METHOD_DESCRIPTIONS = {
+    "none": ", all weights fine-tuned.",
+    "lora": " with LoRA adapters (peft).",
+    "dora": " with DoRA adapters (weight-decomposed LoRA, peft).",
+    "ia3": " with IA3 adapters (learned rescaling vectors, peft).",
+    "prompt_tuning": " with prompt tuning (learned virtual tokens, peft).",
+    "prefix_tuning": " with prefix tuning (peft).",
+    "p_tuning": " with P-tuning (virtual tokens from a prompt encoder, peft).",
+    "bitfit": " with BitFit: only the biases and the task head trained.",
+    "freeze": ", the embeddings and the lower encoder layers frozen.",
+    "head_only": " as a linear probe: only the task head trained, the encoder frozen.",
+}
+
+
 def _training_section(inputs: CardInputs, task: Task) -> str:
     text = f"Trained with `transformers.Trainer` by mossrl_hf's `{task.recipe}`"
-    text += " with LoRA adapters (peft)." if inputs.adapter_mode != "none" else ", all weights fine-tuned."
+    text += METHOD_DESCRIPTIONS.get(inputs.peft_method, f" with peft's {inputs.peft_method}.")
+    trainable, total = inputs.results.get("trainable_params"), inputs.results.get("total_params")
+    if trainable and total:
+        text += f" Trainable parameters: {trainable:,} of {total:,} ({100 * trainable / total:.2f}%)."
     rows = [[f"`{key}`", _cell(value, precise=False)] for key, value in inputs.hyperparameters.items()]
     if rows:
         text += "\n\n" + _table(["hyperparameter", "value"], rows)

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer, PretrainedConfig
 
+from .case_markers import add_case_markers, has_case_markers
 from .configs import ModelArguments
 from .errors import ConfigError
 
@@ -64,6 +65,8 @@ def load_tokenizer(args: ModelArguments):
     tokenizer = AutoTokenizer.from_pretrained(name, **_hub_options(args), **extra)
     if not getattr(tokenizer, "is_fast", True):
         raise ConfigError(f"{name}: a fast (Rust) tokenizer is needed to align labels with words")
+    if args.case_markers and not has_case_markers(tokenizer):
+        tokenizer = add_case_markers(tokenizer, name)
     return tokenizer
 
 
@@ -83,8 +86,27 @@ def with_labels(config: PretrainedConfig, labels: list[str]) -> PretrainedConfig
     return config
 
 
-def load_classifier(args: ModelArguments, labels: list[str], auto_class=AutoModelForTokenClassification):
-    """A classifier (`auto_class`) whose head predicts `labels`, re-headed when the checkpoint's differs."""
+def with_dropout(config: PretrainedConfig, args: ModelArguments) -> PretrainedConfig:
+    """The config with the user's dropout overrides (saved with the model)."""
+    for name, value in args.dropout_overrides.items():
+        if not hasattr(config, name):
+            raise ConfigError(f"--{name}: {config.model_type} models have no such setting in their config")
+        setattr(config, name, value)
+    return config
+
+
+def load_classifier(
+    args: ModelArguments, labels: list[str], auto_class=AutoModelForTokenClassification, tokenizer=None
+):
+    """A classifier (`auto_class`) whose head predicts `labels`, re-headed when the checkpoint's differs,
+    with the dropout overrides, and token embeddings for every token of `tokenizer` (case markers)."""
+    model = _load_classifier(args, labels, auto_class)
+    if tokenizer is not None and len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(len(tokenizer))  # new rows start near the mean embedding
+    return model
+
+
+def _load_classifier(args: ModelArguments, labels: list[str], auto_class):
     if args.model_name_or_path and is_adapter_dir(args.model_name_or_path):
         model = load_classifier_from_adapter(args.model_name_or_path, auto_class, is_trainable=True)
         if trained_labels(model.config) != labels:
@@ -106,7 +128,7 @@ def load_classifier(args: ModelArguments, labels: list[str], auto_class=AutoMode
             len(labels),
             ", ".join(labels),
         )
-    config = with_labels(config, labels)
+    config = with_dropout(with_labels(config, labels), args)
     return auto_class.from_pretrained(
         model_path(args), config=config, ignore_mismatched_sizes=not head_matches, **_hub_options(args)
     )

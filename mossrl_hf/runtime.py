@@ -9,13 +9,14 @@ from typing import Any
 
 import datasets
 import transformers
-from transformers import TrainingArguments
+from transformers import EarlyStoppingCallback, TrainingArguments
 from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 
 from . import hub, reporting
+from .adapters import check_method_supported, count_parameters
 from .cli import ParsedArgs, to_plain_dict
 from .errors import ConfigError
-from .model_card import CardInputs, hyperparameters, model_name_for, write_model_card
+from .model_card import TASKS, CardInputs, hyperparameters, model_name_for, write_model_card
 from .plots import write_run_plots
 
 logger = logging.getLogger("mossrl_hf")
@@ -48,6 +49,49 @@ def recipe_defaults(output_dir: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
+# Each recipe's task, as the model card and peft name it.
+TASK_TYPES = {"ner": "TOKEN_CLS", "classification": "SEQ_CLS", "reward_model": "SEQ_CLS"}
+
+
+def setup_run(parsed: ParsedArgs, task: str) -> None:
+    """Logging, and the checks of option combinations that need to know the task, before any work."""
+    by_type = {type(value).__name__: value for value in parsed.values}
+    setup_logging(by_type["RecipeTrainingArguments"])
+    peft_args, model_args = by_type["PeftArguments"], by_type["ModelArguments"]
+    check_method_supported(peft_args, TASK_TYPES[task])
+    if model_args.case_markers and peft_args.is_peft_adapter:
+        raise ConfigError(
+            f"--case_markers adds token embeddings, which a --peft_method {peft_args.peft_method} adapter "
+            "does not save: use it with none, bitfit, freeze or head_only"
+        )
+    check_model_selection(by_type["RecipeTrainingArguments"], parsed.explicit, task)
+
+
+def check_model_selection(args: TrainingArguments, explicit: set[str], task: str) -> None:
+    """`--metric_for_best_model` (early stopping, going back to the best checkpoint) must be a figure the
+    task's evaluation produces; by default it is the task's main metric."""
+    if not args.load_best_model_at_end:
+        return
+    produced = (*TASKS[task].metrics, "loss")
+    if "metric_for_best_model" not in explicit:
+        args.metric_for_best_model = produced[0]
+        if "greater_is_better" not in explicit:
+            args.greater_is_better = True
+    name = args.metric_for_best_model.removeprefix("eval_")
+    if name not in produced:
+        raise ConfigError(
+            f"--metric_for_best_model {args.metric_for_best_model}: {task} evaluation produces "
+            f"{', '.join(produced)}"
+        )
+
+
+def training_callbacks(args: TrainingArguments) -> list:
+    """Callbacks the options ask for: early stopping (transformers' own callback)."""
+    if args.early_stopping_patience is None:
+        return []
+    return [EarlyStoppingCallback(args.early_stopping_patience, args.early_stopping_threshold)]
+
+
 def setup_logging(args: TrainingArguments) -> None:
     """Main process logs at INFO, the others at WARNING (TrainingArguments' `log_level*` settings)."""
     logging.basicConfig(
@@ -71,7 +115,8 @@ def plan_stages(args: TrainingArguments, explicit: set[str], splits: set[str]) -
         if "eval_strategy" in explicit:
             raise ConfigError(f"--eval_strategy {args.eval_strategy.value} needs a validation split")
         if args.load_best_model_at_end:
-            raise ConfigError("--load_best_model_at_end needs a validation split (give --validation_file)")
+            flag = "early_stopping_patience" if args.early_stopping_patience else "load_best_model_at_end"
+            raise ConfigError(f"--{flag} needs a validation split (give --validation_file)")
         args.eval_strategy = IntervalStrategy.NO
         if "do_eval" not in explicit:
             args.do_eval = False
@@ -173,6 +218,8 @@ def finish(
     args = trainer.args
     if trainer.is_world_process_zero():
         output = Path(args.output_dir)
+        trainable, total = count_parameters(trainer.model)
+        results.update(trainable_params=trainable, total_params=total)
         all_results = {**results, "world_size": args.world_size}
         reporting.write_json(output / "all_results.json", all_results)
         write_run_plots(output, trainer.state.log_history, all_results, card.get("labels"))
@@ -189,21 +236,22 @@ def finish(
 def card_inputs(parsed: ParsedArgs, results: dict[str, Any], card: dict[str, Any]) -> CardInputs:
     """The model card's view of a run, from its parsed arguments and figures."""
     by_type = {type(value).__name__: value for value in parsed.values}
-    model_args, lora_args = by_type["ModelArguments"], by_type["LoraArguments"]
+    model_args, peft_args = by_type["ModelArguments"], by_type["PeftArguments"]
     training_args = by_type["RecipeTrainingArguments"]
     data_args = next(value for value in parsed.values if hasattr(value, "data_files"))
     adapter_mode = "none"
-    if lora_args.use_lora:
-        adapter_mode = "lora-merged" if lora_args.merge_lora else "lora"
+    if peft_args.is_peft_adapter:
+        adapter_mode = "lora-merged" if peft_args.merge_lora else "lora"
     return CardInputs(
         model_name=model_name_for(training_args.output_dir, training_args.hub_model_id),
         results=results,
-        hyperparameters=hyperparameters(training_args, data_args.max_seq_length, lora_args),
+        hyperparameters=hyperparameters(training_args, data_args.max_seq_length, peft_args, model_args),
         base_model=model_args.model_name_or_path,
         hub_model_id=training_args.hub_model_id,
         data_files=data_args.data_files,
         dataset_name=getattr(data_args, "dataset_name", None),
         adapter_mode=adapter_mode,
+        peft_method=peft_args.peft_method,
         **card,
     )
 

@@ -11,12 +11,12 @@ Every transformers.TrainingArguments flag works; `--help` lists them all.
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
 
 from mossrl_hf import modeling, runtime
-from mossrl_hf.adapters import apply_lora
+from mossrl_hf.adapters import apply_peft
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import (
     ClassificationDataArguments,
-    LoraArguments,
     ModelArguments,
+    PeftArguments,
     RecipeTrainingArguments,
 )
 from mossrl_hf.data.classification_data import load_classification_data, resolve_class_labels
@@ -25,7 +25,7 @@ from mossrl_hf.errors import run_main
 from mossrl_hf.tasks import classification
 from mossrl_hf.training import ClassWeightedTrainer
 
-ARGUMENT_TYPES = (ModelArguments, ClassificationDataArguments, LoraArguments, RecipeTrainingArguments)
+ARGUMENT_TYPES = (ModelArguments, ClassificationDataArguments, PeftArguments, RecipeTrainingArguments)
 
 # Length-grouped training batches cut padding: sentences run from 1 to over 100 tokens.
 RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/classify", train_sampling_strategy="group_by_length")
@@ -33,8 +33,8 @@ RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/classify", train_sampling_str
 
 def main(argv: list[str] | None = None) -> dict:
     parsed = parse_args(ARGUMENT_TYPES, argv, RECIPE_DEFAULTS, __doc__)
-    model_args, data_args, lora_args, training_args = parsed.values
-    runtime.setup_logging(training_args)
+    model_args, data_args, peft_args, training_args = parsed.values
+    runtime.setup_run(parsed, "classification")
 
     # Data: read and check every split, settle the label set.
     use_sample_if_no_data(data_args, "sentiment")
@@ -44,12 +44,11 @@ def main(argv: list[str] | None = None) -> dict:
     model_labels = modeling.trained_labels(modeling.load_config(model_args))
     labels = resolve_class_labels(data, data_args, model_labels, training=training_args.do_train)
 
-    # Model (+ LoRA) and features.
+    # Model (+ adapter or frozen parts) and features.
     set_seed(training_args.seed)
     tokenizer = modeling.load_tokenizer(model_args)
-    model = modeling.load_classifier(model_args, labels, AutoModelForSequenceClassification)
-    if lora_args.use_lora:
-        model = apply_lora(model, lora_args, "SEQ_CLS")
+    model = modeling.load_classifier(model_args, labels, AutoModelForSequenceClassification, tokenizer)
+    model = apply_peft(model, peft_args, "SEQ_CLS", modeling.model_path(model_args))
     splits = classification.build_splits(
         data, tokenizer, labels, data_args, runtime.needed_splits(training_args)
     )
@@ -62,11 +61,12 @@ def main(argv: list[str] | None = None) -> dict:
         train_dataset=splits["train"].features if training_args.do_train else None,
         eval_dataset=validation.features if validation else None,
         processing_class=tokenizer,
+        callbacks=runtime.training_callbacks(training_args),
         compute_metrics=classification.ClassificationMetrics(labels),
         class_weights=classification.class_weights(data_args.class_weights, data.get("train"), labels),
     )
 
-    results = runtime.train_and_save(trainer, lora_args.merge_lora) if training_args.do_train else {}
+    results = runtime.train_and_save(trainer, peft_args.merge_lora) if training_args.do_train else {}
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
         if wanted:
             results.update(classification.score_split(trainer, splits[split_name], labels))

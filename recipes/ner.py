@@ -11,9 +11,9 @@ Every transformers.TrainingArguments flag works; `--help` lists them all.
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, set_seed
 
 from mossrl_hf import modeling, runtime
-from mossrl_hf.adapters import apply_lora
+from mossrl_hf.adapters import apply_peft
 from mossrl_hf.cli import parse_args
-from mossrl_hf.configs import LoraArguments, ModelArguments, NerDataArguments, RecipeTrainingArguments
+from mossrl_hf.configs import ModelArguments, NerDataArguments, PeftArguments, RecipeTrainingArguments
 from mossrl_hf.data.decoding import WordTagger
 from mossrl_hf.data.ner_data import load_ner_data, resolve_labels
 from mossrl_hf.data.samples import use_sample_if_no_data
@@ -21,7 +21,7 @@ from mossrl_hf.errors import run_main
 from mossrl_hf.tasks import ner
 from mossrl_hf.training import RecipeTrainer
 
-ARGUMENT_TYPES = (ModelArguments, NerDataArguments, LoraArguments, RecipeTrainingArguments)
+ARGUMENT_TYPES = (ModelArguments, NerDataArguments, PeftArguments, RecipeTrainingArguments)
 
 # Length-grouped training batches cut padding: sentences run from 1 to over 100 tokens.
 RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/ner", train_sampling_strategy="group_by_length")
@@ -29,8 +29,8 @@ RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/ner", train_sampling_strategy
 
 def main(argv: list[str] | None = None) -> dict:
     parsed = parse_args(ARGUMENT_TYPES, argv, RECIPE_DEFAULTS, __doc__)
-    model_args, data_args, lora_args, training_args = parsed.values
-    runtime.setup_logging(training_args)
+    model_args, data_args, peft_args, training_args = parsed.values
+    runtime.setup_run(parsed, "ner")
 
     # Data: read and check every split, settle the tag scheme and the label set.
     use_sample_if_no_data(data_args, "ner")
@@ -41,13 +41,13 @@ def main(argv: list[str] | None = None) -> dict:
     labels = resolve_labels(data, data_args, model_labels, training=training_args.do_train)
     tagger = WordTagger(tuple(labels), data.scheme, data_args.decoding)
 
-    # Model (+ LoRA), then features: windows of sub-tokens with the first piece of each word labelled.
+    # Model (+ adapter or frozen parts), then features: windows of sub-tokens, the first piece of each
+    # word labelled.
     set_seed(training_args.seed)
     tokenizer = modeling.load_tokenizer(model_args)
-    model = modeling.load_classifier(model_args, labels, AutoModelForTokenClassification)
+    model = modeling.load_classifier(model_args, labels, AutoModelForTokenClassification, tokenizer)
     ner.remember_decoding(model, tagger)
-    if lora_args.use_lora:
-        model = apply_lora(model, lora_args, "TOKEN_CLS")
+    model = apply_peft(model, peft_args, "TOKEN_CLS", modeling.model_path(model_args))
     splits = ner.build_splits(data, tokenizer, labels, data_args, runtime.needed_splits(training_args))
 
     validation = splits.get("validation")
@@ -58,11 +58,12 @@ def main(argv: list[str] | None = None) -> dict:
         train_dataset=splits["train"].model_inputs if training_args.do_train else None,
         eval_dataset=validation.model_inputs if validation else None,
         processing_class=tokenizer,
+        callbacks=runtime.training_callbacks(training_args),
         compute_metrics=ner.WordLevelNerMetrics(validation, tagger) if validation else None,
         preprocess_logits_for_metrics=ner.log_probabilities,
     )
 
-    results = runtime.train_and_save(trainer, lora_args.merge_lora) if training_args.do_train else {}
+    results = runtime.train_and_save(trainer, peft_args.merge_lora) if training_args.do_train else {}
     if training_args.do_eval:
         results.update(ner.score_split(trainer, splits["validation"], tagger))
     if training_args.do_predict:

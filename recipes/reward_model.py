@@ -14,16 +14,16 @@ from pathlib import Path
 from transformers import AutoModelForSequenceClassification, set_seed
 
 from mossrl_hf import modeling, reporting, runtime
-from mossrl_hf.adapters import apply_lora
+from mossrl_hf.adapters import apply_peft
 from mossrl_hf.cli import parse_args
-from mossrl_hf.configs import LoraArguments, ModelArguments, PreferenceDataArguments, RecipeTrainingArguments
+from mossrl_hf.configs import ModelArguments, PeftArguments, PreferenceDataArguments, RecipeTrainingArguments
 from mossrl_hf.data.preference_data import load_preference_data
 from mossrl_hf.data.samples import use_sample_if_no_data
 from mossrl_hf.errors import run_main
 from mossrl_hf.tasks import preference
 from mossrl_hf.training import PairwiseRewardTrainer
 
-ARGUMENT_TYPES = (ModelArguments, PreferenceDataArguments, LoraArguments, RecipeTrainingArguments)
+ARGUMENT_TYPES = (ModelArguments, PreferenceDataArguments, PeftArguments, RecipeTrainingArguments)
 REWARD_LABELS = ["reward"]  # one output: the reward
 
 RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/reward_model", per_device_eval_batch_size=32)
@@ -31,8 +31,8 @@ RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/reward_model", per_device_eva
 
 def main(argv: list[str] | None = None) -> dict:
     parsed = parse_args(ARGUMENT_TYPES, argv, RECIPE_DEFAULTS, __doc__)
-    model_args, data_args, lora_args, training_args = parsed.values
-    runtime.setup_logging(training_args)
+    model_args, data_args, peft_args, training_args = parsed.values
+    runtime.setup_run(parsed, "reward_model")
 
     # Data: pairs per split; a held-out split drawn from the training file is recorded.
     use_sample_if_no_data(data_args, "preference")
@@ -42,12 +42,11 @@ def main(argv: list[str] | None = None) -> dict:
     if held_out and training_args.process_index == 0:
         reporting.write_json(Path(training_args.output_dir) / "held_out_split.json", held_out)
 
-    # Model (+ LoRA) and features.
+    # Model (+ adapter or frozen parts) and features.
     set_seed(training_args.seed)
     tokenizer = modeling.load_tokenizer(model_args)
-    model = modeling.load_classifier(model_args, REWARD_LABELS, AutoModelForSequenceClassification)
-    if lora_args.use_lora:
-        model = apply_lora(model, lora_args, "SEQ_CLS")
+    model = modeling.load_classifier(model_args, REWARD_LABELS, AutoModelForSequenceClassification, tokenizer)
+    model = apply_peft(model, peft_args, "SEQ_CLS", modeling.model_path(model_args))
     needed = runtime.needed_splits(training_args)
     splits = {
         name: preference.build_pair_features(
@@ -64,13 +63,14 @@ def main(argv: list[str] | None = None) -> dict:
         train_dataset=splits["train"].features if training_args.do_train else None,
         eval_dataset=splits["validation"].features if "validation" in splits else None,
         processing_class=tokenizer,
+        callbacks=runtime.training_callbacks(training_args),
         compute_metrics=preference.PairwiseMetrics(),
         center_rewards_coefficient=data_args.center_rewards_coefficient,
     )
 
     results = {}
     if training_args.do_train:
-        results = runtime.train_and_save(trainer, lora_args.merge_lora) | {
+        results = runtime.train_and_save(trainer, peft_args.merge_lora) | {
             "train_truncated_pairs": splits["train"].truncated
         }
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):

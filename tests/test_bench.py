@@ -387,3 +387,43 @@ def test_machine_details(tmp_path):
     assert machine.cpu_model(tmp_path / "missing")
     record_gpu_peak(str(tmp_path / "gpu.json"))
     assert json.loads((tmp_path / "gpu.json").read_text()) == {"allocated": None, "reserved": None}
+
+
+def test_peft_suite_parses_and_compares_each_method_with_full_fine_tuning(tmp_path):
+    suite = load_suite("peft", str(tmp_path))
+    references = {entry.name for entry in suite.entries if entry.reference}
+    assert references == {"ner-none", "sst2-none", "hasent-none"}
+    for entry in suite.entries:
+        recipe = runpy.run_path(str(REPO / "recipes" / f"{entry.recipe}.py"), run_name="bench_check")
+        argv = [*runner.render_flags(entry.args), "--output_dir", str(tmp_path / "out")]
+        peft_args = parse_args(recipe["ARGUMENT_TYPES"], argv, recipe["RECIPE_DEFAULTS"]).values[2]
+        assert peft_args.peft_method == entry.args["peft_method"]
+        if not entry.reference:
+            assert entry.compare_to == entry.name.split("-")[0] + "-none"
+
+
+PEFT_SUITE = f"""
+name: tiny-peft
+description: full fine-tuning, BitFit and LoRA on the tiny model
+defaults: {{max_steps: 2, per_device_train_batch_size: 2, learning_rate: 1.0e-3, max_seq_length: 32,
+  save_strategy: "no", disable_tqdm: true, seed: 42}}
+entries:
+  - {{name: ner-none, recipe: ner, reference: true, method: none, args: {{{NER_DATA}, peft_method: none}}}}
+  - {{name: ner-bitfit, recipe: ner, method: bitfit, args: {{{NER_DATA}, peft_method: bitfit}}}}
+  - {{name: ner-lora, recipe: ner, method: lora, args: {{{NER_DATA}, peft_method: lora, lora_r: 2}}}}
+"""
+
+
+def test_a_method_comparison_reports_parameters_and_size(tiny_bert_dir, tmp_path):
+    suite = write(tmp_path / "peft.yaml", PEFT_SUITE)
+    assert bench_main(bench_args(suite, tiny_bert_dir, tmp_path / "out")) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    records = {record["name"]: record for record in results["entries"]}
+    full, bitfit, lora = (records[name]["parameters"] for name in ("ner-none", "ner-bitfit", "ner-lora"))
+    assert full["trainable"] == full["total"] > bitfit["trainable"] > 0
+    assert lora["weights_bytes"] < full["weights_bytes"]  # an adapter and a head, not a model
+    text = (tmp_path / "out" / "results.md").read_text()
+    assert "## Which weights train" in text
+    share = f"{bitfit['trainable']:,} ({bitfit['trainable'] / bitfit['total']:.2%})"
+    assert f"| ner-bitfit | bitfit | {share} |" in text
+    assert (tmp_path / "out" / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

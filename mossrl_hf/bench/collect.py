@@ -69,6 +69,12 @@ def config_value(run_config: dict[str, Any], key: str) -> Any:
     return None
 
 
+def weights_on_disk(output_dir: Path) -> int | None:
+    """Bytes of the saved weights (a whole model, or an adapter with its head), checkpoints aside."""
+    files = [*output_dir.glob("*.safetensors"), *output_dir.glob("*.bin")]
+    return sum(path.stat().st_size for path in files) if files else None
+
+
 def recipe_figures(output_dir: Path, metric: str | None) -> dict[str, Any]:
     """Figures of a recipe run from `all_results.json`, `run_config.json` and `environment.json`.
 
@@ -100,6 +106,12 @@ def recipe_figures(output_dir: Path, metric: str | None) -> dict[str, Any]:
         "test_runtime": _number(metrics.get("test_runtime")),
         "world_size": metrics.get("world_size"),
         "max_train_samples": config_value(run_config, "max_train_samples"),
+        "peft_method": config_value(run_config, "peft_method"),
+        "parameters": {
+            "trainable": metrics.get("trainable_params"),
+            "total": metrics.get("total_params"),
+            "weights_bytes": weights_on_disk(output_dir),
+        },
         "subset_seed": config_value(run_config, "subset_seed"),
         "metrics": metrics,
         "run_config": run_config,

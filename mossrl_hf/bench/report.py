@@ -203,6 +203,49 @@ def _predict_speed_table(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _is_method_comparison(records: list[dict[str, Any]]) -> bool:
+    """A suite that compares which weights train (the peft suite): more than one peft method ran."""
+    methods = {r.get("peft_method") for r in records if r["status"] == "ok" and r.get("peft_method")}
+    return len(methods) > 1
+
+
+def _method_table(results: dict[str, Any], records: list[dict[str, Any]]) -> list[str]:
+    ratios = {ratio["entry"]: ratio for ratio in results["ratios"]}
+    lines = [
+        "",
+        "## Which weights train (ratios to full fine-tuning in the same run)",
+        "",
+        "| entry | method | trainable params | weights on disk | metric | Δ metric | train time | real tok/s "
+        "| peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for record in records:
+        if record["status"] != "ok" or not record.get("peft_method"):
+            continue
+        parameters, ratio = record["parameters"], ratios.get(record["name"], {})
+        trainable, total = parameters["trainable"], parameters["total"]
+        share = f"{trainable:,} ({trainable / total:.2%})" if trainable and total else "–"
+        size = parameters["weights_bytes"]
+        difference = "(reference)" if record["reference"] else _fmt(ratio.get("metric_difference"), "{:+.4f}")
+        cells = [
+            record["name"],
+            record["method"],
+            share,
+            _fmt(None if size is None else size / MIB, "{:.2f} MiB"),
+            f"{record['metric']} {_fmt(record['metric_value'], '{:.4f}')}",
+            difference,
+            _times(ratio.get("train_time_speedup")),
+            _times(ratio.get("real_tokens_per_second")),
+            _times(ratio.get("peak_rss")),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [
+        *lines,
+        "",
+        "Train time: above ×1 is faster than full fine-tuning; peak RSS: below ×1 is smaller.",
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     suite = results["suite"]
     records = results["entries"]
@@ -221,6 +264,8 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     if results["ratios"]:
         lines += _ratio_table(results, {record["name"]: record for record in records})
+    if _is_method_comparison(records):
+        lines += _method_table(results, records)
     speed = [r for r in records if r["kind"] == PREDICT_SPEED_KIND and r["status"] == "ok"]
     if speed:
         lines += _predict_speed_table(speed)
@@ -234,8 +279,15 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _x_value(record: dict[str, Any], by_parameters: bool) -> float:
+    if by_parameters:
+        return record["parameters"]["trainable"]
+    return record["throughput"]["train_runtime"] or record["wall_seconds"]
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
-    """Metric against training time, one panel per recipe, one marker per method."""
+    """Metric against training time (or, comparing which weights train, against trainable parameters), one
+    panel per recipe, one marker per method."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -247,6 +299,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         if r["status"] == "ok" and r.get("recipe") and r.get("metric_value") is not None
     ]
     recipes = sorted({r["recipe"] for r in finished})
+    by_parameters = _is_method_comparison(finished)
     figure, axes = plt.subplots(
         1, max(len(recipes), 1), figsize=(5.5 * max(len(recipes), 1), 4), squeeze=False
     )
@@ -256,7 +309,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     for axis, recipe in zip(axes[0], recipes, strict=False):
         for record in (r for r in finished if r["recipe"] == recipe):
             marker, colour = styles[record["method"]]
-            x = record["throughput"]["train_runtime"] or record["wall_seconds"]
+            x = _x_value(record, by_parameters)
             axis.scatter(
                 [x], [record["metric_value"]], marker=marker, color=colour, s=60, label=record["method"]
             )
@@ -268,7 +321,10 @@ def plot(results: dict[str, Any], path: Path) -> None:
                 textcoords="offset points",
             )
         metric = next(r["metric"] for r in finished if r["recipe"] == recipe)
-        axis.set(title=recipe, xlabel="training time (s)", ylabel=metric)
+        axis.set(title=recipe, xlabel="trainable parameters" if by_parameters else "training time (s)")
+        axis.set(ylabel=metric)
+        if by_parameters:
+            axis.set_xscale("log")
         axis.grid(alpha=0.3)
         handles, labels = axis.get_legend_handles_labels()
         unique = dict(zip(labels, handles, strict=True))

@@ -5,6 +5,7 @@ from torch.utils.data import SequentialSampler
 from transformers import Trainer
 
 from ..modeling import AUTOCAST_CONFIG_KEY
+from .layerwise import apply_layerwise_decay
 from .samplers import ShuffledLengthGroupedSampler, row_lengths
 
 
@@ -20,6 +21,7 @@ class RecipeTrainer(Trainer):
       are summed over processes once, after training (`training_token_counts`).
     - The project writes its own model card to output_dir/README.md; Trainer's generic one must not
       replace it.
+    - `--layerwise_lr_decay` gives lower layers smaller learning rates (the optimizer hook).
     - The model config records the autocast dtype evaluation runs under (`eval_autocast_dtype`), so that
       `mossrl_hf.predict` and `mossrl_hf.reward` reproduce the recipe's predictions.
     """
@@ -35,6 +37,18 @@ class RecipeTrainer(Trainer):
         if not accelerator.native_amp or args.bf16_full_eval or args.fp16_full_eval:
             return None
         return {"bf16": "bfloat16", "fp16": "float16"}.get(accelerator.mixed_precision)
+
+    def create_optimizer(self, model=None):
+        """Trainer's optimizer (any --optim), its parameter groups split by depth with
+        --layerwise_lr_decay."""
+        optimizer = super().create_optimizer(model)
+        decay = getattr(self.args, "layerwise_lr_decay", None)
+        if decay is not None and decay != 1.0 and not getattr(self, "_layerwise_applied", False):
+            apply_layerwise_decay(
+                optimizer, self.model if model is None else model, self.args.learning_rate, decay
+            )
+            self._layerwise_applied = True
+        return optimizer
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
