@@ -150,6 +150,8 @@ def environment(data_files: dict[str, str]) -> dict[str, Any]:
         "usable_cores": usable_cores(),
         "memory_bytes": memory_bytes(),
         "torch_threads": torch.get_num_threads(),
+        # What set the count: `accelerate launch` sets OMP_NUM_THREADS=1 unless told it runs on the CPU.
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "cuda_devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
         "packages": _package_versions(),
         "git": _git_commit(),

@@ -12,7 +12,7 @@ import transformers
 from transformers import EarlyStoppingCallback, TrainingArguments
 from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 
-from . import hub, reporting
+from . import hub, launching, reporting
 from .adapters import check_method_supported, count_parameters
 from .cli import ParsedArgs, to_plain_dict
 from .errors import ConfigError
@@ -157,7 +157,10 @@ def checkpoint_to_resume(args: TrainingArguments) -> str | bool | None:
 
 
 def save_run_record(args: TrainingArguments, parsed: ParsedArgs, data_files: dict[str, str]) -> None:
-    """The resolved configuration and the environment, written before training starts."""
+    """The resolved configuration and the environment, written before training starts; before them, a
+    warning when `accelerate launch` left a CPU run on fewer threads than cores. The devices are set up
+    by now (TrainingArguments does it), so the torch thread count recorded is the one the run uses."""
+    launching.warn_if_few_threads(args.device.type, args.world_size)
     if args.process_index != 0:
         return
     output = Path(args.output_dir)

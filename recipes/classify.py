@@ -5,6 +5,9 @@
     accelerate launch recipes/classify.py \
         --config recipes/configs/classify/conll2003-has-entity_minilm_full.yaml
 
+On CPU put `--config_file accelerate_configs/cpu.yaml` right after `accelerate launch` (without an accelerate
+config, the run gets one thread), on one GPU `--config_file accelerate_configs/single_gpu.yaml`.
+
 Every transformers.TrainingArguments flag works; `--help` lists them all.
 """
 

@@ -5,6 +5,9 @@
     python recipes/ner.py --model_name_or_path outputs/ner --do_eval --do_predict \
         --validation_file dev.txt --test_file test.txt                 # score a saved model
 
+On CPU put `--config_file accelerate_configs/cpu.yaml` right after `accelerate launch` (without an accelerate
+config, the run gets one thread), on one GPU `--config_file accelerate_configs/single_gpu.yaml`.
+
 Every transformers.TrainingArguments flag works; `--help` lists them all.
 """
 

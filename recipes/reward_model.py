@@ -5,6 +5,9 @@ loss -log sigmoid(r_chosen - r_rejected).
     accelerate launch recipes/reward_model.py \
         --config recipes/configs/reward_model/hh-harmless_minilm_full.yaml
 
+On CPU put `--config_file accelerate_configs/cpu.yaml` right after `accelerate launch` (without an accelerate
+config, the run gets one thread), on one GPU `--config_file accelerate_configs/single_gpu.yaml`.
+
 The saved model loads as AutoModelForSequenceClassification (num_labels=1), and scores texts through
 mossrl_hf.reward. Every transformers.TrainingArguments flag works; `--help` lists them all.
 """

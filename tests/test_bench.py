@@ -110,6 +110,15 @@ def test_results_schema_and_environment(bench_run, tiny_bert_dir):
         assert record["environment"]["data_files"]["train"]["sha256"] == train["sha256"]
     assert entries["ner-reference"]["args"]["decoding"] == "argmax"
     assert entries["ner-reference"]["run_config"]["NerDataArguments"]["decoding"] == "argmax"
+    # The thread count each run used, beside the harness's own (the runs inherit its environment here).
+    threads = env["run_torch_threads"]
+    assert threads == {
+        "ner-reference": entries["ner-reference"]["environment"]["torch_threads"],
+        "ner-optimized": entries["ner-optimized"]["environment"]["torch_threads"],
+        "ner-speed": entries["ner-speed"]["predict_speed"]["torch_threads"],
+    }
+    assert set(threads.values()) == {env["torch_threads"]}
+    assert f"torch threads {env['torch_threads']}," in (output / "results.md").read_text()
 
 
 def test_failed_entry_is_recorded_and_the_suite_goes_on(bench_run):

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..reporting import atomic_write_text, sha256_of, write_json
 from . import report
-from .machine import bench_environment
+from .machine import bench_environment, run_thread_counts
 from .runner import Workspace, run_entries
 from .suite import Entry, Suite
 
@@ -48,6 +48,7 @@ def run_suite(
     started_at, start = _now(), time.perf_counter()
     environment = bench_environment(data_files(entries), workspace.env)
     records = run_entries(entries, workspace)
+    environment["run_torch_threads"] = run_thread_counts(records)
     ratios = report.add_ratios_and_targets(records)
     return {
         "schema_version": SCHEMA_VERSION,

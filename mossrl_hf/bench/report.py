@@ -139,9 +139,12 @@ def _machine_line(results: dict[str, Any]) -> str:
     commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
     packages = env.get("packages") or {}
     gpus = ", ".join(env.get("gpu_names") or []) or "none"
+    # The runs' own counts where recorded (results before they were: the harness's count).
+    counts = sorted(set((env.get("run_torch_threads") or {}).values())) or [env.get("torch_threads")]
+    threads = " or ".join(str(count) for count in counts)
     return (
         f"{env.get('cpu_model')}, {env.get('usable_cores')} usable cores, "
-        f"torch threads {env.get('torch_threads')}, GPU: {gpus}; commit {commit}; "
+        f"torch threads {threads}, GPU: {gpus}; commit {commit}; "
         f"torch {packages.get('torch')}, transformers {packages.get('transformers')}"
     )
 
