@@ -113,6 +113,13 @@ class ModelArguments:
         default=False,
         metadata={"help": "Allow model code from the Hub repository to run. Off unless you trust the repo."},
     )
+    allow_pickle_weights: bool = field(
+        default=False,
+        metadata={
+            "help": "Load a checkpoint that has only pickle weights (pytorch_model.bin); unpickling can run "
+            "code. Off: only safetensors weights load."
+        },
+    )
 
 
 @dataclass
