@@ -8,6 +8,7 @@ from typing import Optional
 
 from transformers import TrainingArguments
 
+from . import hub
 from .errors import ConfigError
 
 
@@ -116,8 +117,7 @@ class ModelArguments:
     allow_pickle_weights: bool = field(
         default=False,
         metadata={
-            "help": "Load a checkpoint that has only pickle weights (pytorch_model.bin); unpickling can run "
-            "code. Off: only safetensors weights load."
+            "help": "Also load pickle weights (pytorch_model.bin), which can run code. Off: safetensors only."
         },
     )
 
@@ -258,6 +258,7 @@ class RecipeTrainingArguments(TrainingArguments):
     def __post_init__(self):
         self.push_to_hub_at_end, self.push_to_hub = bool(self.push_to_hub), False
         super().__post_init__()
+        hub.hide_token(self)
 
 
 @dataclass
