@@ -29,7 +29,9 @@ def test_trust_remote_code_is_off_unless_asked(tmp_path):
 def test_a_model_with_custom_code_is_refused_and_its_code_never_runs(tmp_path):
     model = tmp_path / "custom"
     model.mkdir()
-    write(model / "config.json", '{"model_type": "mine", "auto_map": {"AutoConfig": "configuration_mine.Cfg"}}')
+    write(
+        model / "config.json", '{"model_type": "mine", "auto_map": {"AutoConfig": "configuration_mine.Cfg"}}'
+    )
     ran = tmp_path / "ran"
     write(model / "configuration_mine.py", f"import pathlib\npathlib.Path({str(ran)!r}).write_text('ran')\n")
     with pytest.raises(ConfigError) as caught:
