@@ -443,9 +443,11 @@ def test_bad_input_as_users_run_it(case, tiny_bert_dir, tmp_path):
     check_nothing_complete(tmp_path / "out")
 
 
-def test_the_catalogue_is_big_and_covers_every_recipe():
+def test_the_catalogue_is_big_covers_every_recipe_and_is_in_the_readme():
     assert len(CASES) >= 30 and len({case.id for case in CASES}) == len(CASES)
     assert {case.recipe for case in CASES} == set(RECIPES)
+    readme = (REPO / "README.md").read_text()
+    assert [case.id for case in CASES if f"| `{case.id}` |" not in readme] == []
 
 
 # --- accepted, not errors: the right parse ---------------------------------------------------------------
