@@ -81,7 +81,7 @@ CONLL_PIECES = st.sampled_from(
 )
 def test_conll_reader_fails_only_with_data_errors(tmp_path, content, tag_column):
     as_bytes = content if isinstance(content, bytes) else content.encode()
-    # As .gz: the content itself (rarely gzip), and a gzip copy cut in half.
+    # As .gz: the content itself (rarely gzip), and a gzip copy cut short.
     for name, data in [("t.txt", content), ("t.txt.gz", content), ("u.txt.gz", gzip.compress(as_bytes)[:-9])]:
         path = write(tmp_path / name, data)
         try:
