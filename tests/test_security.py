@@ -2,6 +2,7 @@
 file and no log line of a run."""
 
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -84,13 +85,21 @@ def test_a_pickle_adapter_is_refused(tiny_bert_dir, tmp_path):
         load_trained_classifier(str(tmp_path))
 
 
-def test_the_flag_reaches_the_recipes(pickle_only_model, tmp_path):
+def test_the_flag_reaches_the_recipes(pickle_only_model, tmp_path, capsys):
     """A recipe run on a pickle-only checkpoint: one line, exit code 2, before any training."""
-    from tests.test_cli import recipe_cli_error
+    from mossrl_hf.errors import run_main
 
+    main = runpy.run_path(str(REPO / "recipes" / "ner.py"), run_name="ner")["main"]
     argv = ["--model_name_or_path", str(pickle_only_model), "--train_file", str(FIXTURES / "ner_train.txt")]
-    line = recipe_cli_error([*argv, "--output_dir", str(tmp_path / "out")])
-    assert line.startswith(f"{pickle_only_model}: only pickle weights (pytorch_model.bin)")
+    with pytest.raises(SystemExit) as exited:
+        run_main(main, [*argv, "--output_dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "Traceback" not in err
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith(f"{pickle_only_model}: only pickle weights (pytorch_model.bin)")
+    )
     assert not (tmp_path / "out" / "all_results.json").exists()
 
 
