@@ -7,13 +7,15 @@ import argparse
 import dataclasses
 import difflib
 import sys
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from transformers import HfArgumentParser
+from transformers import HfArgumentParser, TrainingArguments
 
+from .config_values import check_value_types
 from .configs import defaults_following_flags
 from .errors import ConfigError
 from .launching import check_deepspeed
@@ -41,12 +43,57 @@ def repository_root(start: Path) -> Path | None:
     return None
 
 
-def load_yaml_config(path: str) -> dict[str, Any]:
+class YamlConfig(dict):
+    """A config file's options, with the line of each key (for errors that point at it)."""
+
+    def __init__(self, values: dict[str, Any], path: str, lines: dict[str, int]):
+        super().__init__(values)
+        self.path, self.lines = path, lines
+
+    def where(self, key: str) -> str:
+        line = self.lines.get(str(key))
+        return f"{self.path}:{line}" if line else self.path
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys without a word; YAML says keys are unique, and a config
+    with `learning_rate` twice is a mistake whichever value was meant."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key, line = self.construct_object(key_node, deep=True), key_node.start_mark.line + 1
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is given twice (first on line {seen[key]})", key_node.start_mark
+                )
+            if isinstance(key, Hashable):
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def _parse_yaml(text: str) -> tuple[Any, dict[str, int]]:
+    """The document and the line of each top-level key."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        document = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    lines = {}
+    if isinstance(node, yaml.MappingNode):
+        lines = {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
+    return document, lines
+
+
+def load_yaml_config(path: str) -> YamlConfig:
     config_file = Path(path)
     if not config_file.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        loaded = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+        loaded, lines = _parse_yaml(config_file.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -55,13 +102,13 @@ def load_yaml_config(path: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     if loaded is None:
-        return {}
+        return YamlConfig({}, path, {})
     if not isinstance(loaded, dict):
         raise ConfigError(
             f"{path}: expected a mapping of option names to values, found {type(loaded).__name__}"
         )
     root = repository_root(config_file.resolve().parent)
-    return {key: _resolve_path(key, value, root) for key, value in loaded.items()}
+    return YamlConfig({key: _resolve_path(key, value, root) for key, value in loaded.items()}, path, lines)
 
 
 def _resolve_path(key: str, value: Any, root: Path | None) -> Any:
@@ -71,6 +118,17 @@ def _resolve_path(key: str, value: Any, root: Path | None) -> Any:
     if key.endswith(_PATH_KEYS_SUFFIX) or (key in _MAYBE_PATH_KEYS and candidate.exists()):
         return str(candidate)
     return value
+
+
+def _own_fields(dataclass_types: tuple[type, ...]) -> set[str]:
+    """Options declared by this project: their annotated types are exact. TrainingArguments declares many
+    options `str` that also take a dict or a list (`report_to`, `fsdp_config`, ...)."""
+    inherited = {field.name for field in dataclasses.fields(TrainingArguments)}
+    own = set()
+    for kind in dataclass_types:
+        names = {field.name for field in dataclasses.fields(kind) if field.init}
+        own |= names - inherited if issubclass(kind, TrainingArguments) else names
+    return own
 
 
 def _known_destinations(parser: argparse.ArgumentParser) -> dict[str, str]:
@@ -91,9 +149,10 @@ def _flags_given(argv: list[str], options: dict[str, str]) -> set[str]:
 def _check_keys(config: dict[str, Any], known: set[str], source: str) -> None:
     for key in config:
         if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{source}: unknown option {key!r}{hint}")
+            where = config.where(key) if isinstance(config, YamlConfig) else source
+            raise ConfigError(f"{where}: unknown option {key!r}{hint}")
 
 
 def parse_args(
@@ -116,6 +175,7 @@ def parse_args(
     _check_keys(defaults, known, "recipe defaults")
     config = load_yaml_config(config_path) if config_path else {}
     _check_keys(config, known, config_path or "")
+    check_value_types(config, parser, _own_fields(dataclass_types))
     parser.set_defaults(**{**defaults, **config})
     check_deepspeed(parser, argv)  # before TrainingArguments, which fails on it with a traceback
     explicit = set(config) | _flags_given(argv, options)

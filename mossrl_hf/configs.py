@@ -8,6 +8,7 @@ from typing import Optional
 
 from transformers import TrainingArguments
 
+from . import hub
 from .errors import ConfigError
 from .peft_configs import MERGEABLE_METHODS, PEFT_METHODS, LoraArguments, PeftArguments
 
@@ -120,6 +121,12 @@ class ModelArguments:
     trust_remote_code: bool = field(
         default=False,
         metadata={"help": "Allow model code from the Hub repository to run. Off unless you trust the repo."},
+    )
+    allow_pickle_weights: bool = field(
+        default=False,
+        metadata={
+            "help": "Also load pickle weights (pytorch_model.bin), which can run code. Off: safetensors only."
+        },
     )
     hidden_dropout_prob: Optional[float] = field(
         default=None, metadata={"help": "Dropout of the encoder's hidden states (default: the model's)."}
@@ -283,6 +290,7 @@ class RecipeTrainingArguments(TrainingArguments):
         if decay is not None and not 0.0 < decay <= 1.0:
             raise ConfigError(f"--layerwise_lr_decay must be in (0, 1], not {decay}")
         super().__post_init__()
+        hub.hide_token(self)
 
 
 @dataclass

@@ -21,6 +21,41 @@ logger = logging.getLogger(__name__)
 _IGNORE = ["_*", "checkpoint-*", ".*.partial", "run_config.json", "environment.json"]
 
 
+class HiddenToken:
+    """A Hub token kept out of everything a run writes. Trainer pickles its arguments into
+    training_args.bin (in output_dir and in every checkpoint), and `repr` reaches logs: pickled, this holds
+    nothing; shown, it is `<hidden>`. Copies are the same object, so the push still has the token."""
+
+    def __init__(self, value: str | None):
+        self._value = value
+
+    def get(self) -> str | None:
+        return self._value
+
+    def __reduce__(self):
+        return HiddenToken, (None,)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+
+def hide_token(args: TrainingArguments) -> None:
+    """Move `--hub_token` out of the arguments' fields (see `HiddenToken`); `push_output_dir` uses it."""
+    args.hidden_hub_token = HiddenToken(args.hub_token)
+    args.hub_token = None
+
+
+def _token(args: TrainingArguments) -> str | None:
+    hidden = getattr(args, "hidden_hub_token", None)
+    return hidden.get() if hidden is not None else args.hub_token
+
+
 def defer_push(args: TrainingArguments) -> bool:
     """Take the push out of Trainer's hands; returns whether the user asked for one."""
     requested = bool(args.push_to_hub)
@@ -37,7 +72,7 @@ def push_output_dir(args: TrainingArguments) -> str:
     """Create the repository if needed and upload output_dir; returns the commit URL."""
     from huggingface_hub import HfApi
 
-    api = HfApi(token=args.hub_token)
+    api = HfApi(token=_token(args))
     target = repo_id(args)
     try:
         repo = api.create_repo(target, private=args.hub_private_repo, exist_ok=True)

@@ -108,7 +108,12 @@ def load_classifier(
 
 def _load_classifier(args: ModelArguments, labels: list[str], auto_class):
     if args.model_name_or_path and is_adapter_dir(args.model_name_or_path):
-        model = load_classifier_from_adapter(args.model_name_or_path, auto_class, is_trainable=True)
+        model = load_classifier_from_adapter(
+            args.model_name_or_path,
+            auto_class,
+            is_trainable=True,
+            allow_pickle_weights=args.allow_pickle_weights,
+        )
         if trained_labels(model.config) != labels:
             raise ConfigError(
                 f"{args.model_name_or_path}: the adapter's head predicts "
@@ -129,9 +134,42 @@ def _load_classifier(args: ModelArguments, labels: list[str], auto_class):
             ", ".join(labels),
         )
     config = with_dropout(with_labels(config, labels), args)
-    return auto_class.from_pretrained(
-        model_path(args), config=config, ignore_mismatched_sizes=not head_matches, **_hub_options(args)
+    return load_weights(
+        auto_class,
+        model_path(args),
+        args.allow_pickle_weights,
+        config=config,
+        ignore_mismatched_sizes=not head_matches,
+        **_hub_options(args),
     )
+
+
+def pickle_weight_files(path: str) -> list[str]:
+    """The pickle weight files of a local checkpoint (Trainer's own training_args.bin holds no weights)."""
+    folder = Path(path)
+    names = [*folder.glob("*.bin"), *folder.glob("*.pt"), *folder.glob("*.pth")] if folder.is_dir() else []
+    return sorted(name.name for name in names if name.name != "training_args.bin")
+
+
+def _pickle_refusal(path: str, files: list[str]) -> ConfigError:
+    return ConfigError(
+        f"{path}: only pickle weights ({', '.join(files)}), and unpickling can run code: use a checkpoint "
+        "with safetensors weights, or pass --allow_pickle_weights if you trust this one"
+    )
+
+
+def load_weights(auto_class, path: str, allow_pickle_weights: bool = False, **options):
+    """`auto_class.from_pretrained(path)`, from safetensors weights only unless `allow_pickle_weights`."""
+    try:
+        return auto_class.from_pretrained(
+            path, use_safetensors=None if allow_pickle_weights else True, **options
+        )
+    except OSError as error:  # no weights file (of the allowed kind), no such directory or Hub id
+        pickles = pickle_weight_files(path)
+        if pickles and not allow_pickle_weights:
+            raise _pickle_refusal(path, pickles) from None
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"{path}: cannot load the model weights: {first_line}") from None
 
 
 def is_adapter_dir(path: str) -> bool:
@@ -139,25 +177,38 @@ def is_adapter_dir(path: str) -> bool:
 
 
 def load_classifier_from_adapter(
-    path: str, auto_class=AutoModelForTokenClassification, is_trainable: bool = False
+    path: str,
+    auto_class=AutoModelForTokenClassification,
+    is_trainable: bool = False,
+    allow_pickle_weights: bool = False,
 ):
     """A base model with a saved LoRA adapter (and its trained head) on top, labels from `path`'s config."""
     from peft import PeftConfig, PeftModel
 
+    # peft falls back to adapter_model.bin (a pickle) when there is no adapter_model.safetensors.
+    if not allow_pickle_weights and not (Path(path) / "adapter_model.safetensors").is_file():
+        pickles = pickle_weight_files(path)
+        if pickles:
+            raise _pickle_refusal(path, pickles)
     base_name = PeftConfig.from_pretrained(path).base_model_name_or_path
     config = AutoConfig.from_pretrained(path)
-    base = auto_class.from_pretrained(base_name, config=config, ignore_mismatched_sizes=True)
+    base = load_weights(
+        auto_class, base_name, allow_pickle_weights, config=config, ignore_mismatched_sizes=True
+    )
     return PeftModel.from_pretrained(base, path, is_trainable=is_trainable)
 
 
-def load_trained_classifier(path: str, auto_class=AutoModelForTokenClassification):
-    """A model saved by a recipe, full or adapter, with its tokenizer, for inference."""
+def load_trained_classifier(
+    path: str, auto_class=AutoModelForTokenClassification, allow_pickle_weights: bool = False
+):
+    """A model saved by a recipe, full or adapter, with its tokenizer, for inference. The recipes save
+    safetensors weights; pickle weights are refused unless `allow_pickle_weights`."""
     if not Path(path).is_dir():
         raise ConfigError(f"{path}: no such model directory")
     if is_adapter_dir(path):
-        model = load_classifier_from_adapter(path, auto_class)
+        model = load_classifier_from_adapter(path, auto_class, allow_pickle_weights=allow_pickle_weights)
     else:
-        model = auto_class.from_pretrained(path)
+        model = load_weights(auto_class, path, allow_pickle_weights)
     return model, AutoTokenizer.from_pretrained(path)
 
 
@@ -177,6 +228,15 @@ def autocast_context(device_type: str, autocast: str | None):
     if autocast is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type, dtype=AUTOCAST_DTYPES[autocast])
+
+
+def add_pickle_weights_argument(parser) -> None:
+    """`--allow_pickle_weights` for the prediction commands (argparse), as in the recipes."""
+    parser.add_argument(
+        "--allow_pickle_weights",
+        action="store_true",
+        help="Load a model that has only pickle weights (pytorch_model.bin); unpickling can run code.",
+    )
 
 
 def add_autocast_argument(parser) -> None:

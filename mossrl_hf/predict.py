@@ -32,6 +32,7 @@ from .data.text_files import read_text
 from .errors import DataError, run_main
 from .modeling import (
     add_autocast_argument,
+    add_pickle_weights_argument,
     forward_shortest_first,
     load_trained_classifier,
     resolve_autocast,
@@ -106,10 +107,11 @@ def load_tagger(
     stride: int | None = None,
     batch_size: int = 64,
     autocast: str | None = "auto",
+    allow_pickle_weights: bool = False,
 ) -> Tagger:
     """A `Tagger` for a model saved by recipes/ner.py (a full model or a LoRA adapter). `autocast`: "auto"
     (the recipe's evaluation precision), "none" (float32), "bfloat16" or "float16"."""
-    model, tokenizer = load_trained_classifier(model_dir)
+    model, tokenizer = load_trained_classifier(model_dir, allow_pickle_weights=allow_pickle_weights)
     return Tagger(model, tokenizer, max_length, stride, batch_size, autocast=autocast)
 
 
@@ -154,9 +156,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--batch_size", type=int, default=64, help="Windows per forward pass (default 64).")
     add_autocast_argument(parser)
+    add_pickle_weights_argument(parser)
     args = parser.parse_args(argv)
     sentences = read_sentences(args.input, args.input_format)
-    tagger = load_tagger(args.model, args.max_seq_length, args.stride, args.batch_size, args.autocast)
+    tagger = load_tagger(
+        args.model,
+        args.max_seq_length,
+        args.stride,
+        args.batch_size,
+        args.autocast,
+        args.allow_pickle_weights,
+    )
     records = tagger(sentences)
     atomic_write_lines(args.output, (json.dumps(record, ensure_ascii=False) + "\n" for record in records))
 

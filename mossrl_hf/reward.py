@@ -24,6 +24,7 @@ from .data.text_files import is_json_file, iter_json_records, read_text
 from .errors import ConfigError, DataError, run_main
 from .modeling import (
     add_autocast_argument,
+    add_pickle_weights_argument,
     forward_shortest_first,
     load_trained_classifier,
     resolve_autocast,
@@ -97,8 +98,11 @@ def load_reward_function(
     batch_size: int = 32,
     max_length: int = 512,
     autocast: str | None = "auto",
+    allow_pickle_weights: bool = False,
 ) -> RewardFunction:
-    model, tokenizer = load_trained_classifier(model_dir, AutoModelForSequenceClassification)
+    model, tokenizer = load_trained_classifier(
+        model_dir, AutoModelForSequenceClassification, allow_pickle_weights
+    )
     return RewardFunction(model, tokenizer, positive_label, score, batch_size, max_length, autocast)
 
 
@@ -143,10 +147,17 @@ def main(argv: list[str] | None = None) -> None:
         "--max_length", type=int, default=512, help="Longer texts are truncated (default 512 tokens)."
     )
     add_autocast_argument(parser)
+    add_pickle_weights_argument(parser)
     args = parser.parse_args(argv)
     texts = read_texts(args.input, args.text_field)
     reward = load_reward_function(
-        args.model, args.positive_label, args.score, args.batch_size, args.max_length, args.autocast
+        args.model,
+        args.positive_label,
+        args.score,
+        args.batch_size,
+        args.max_length,
+        args.autocast,
+        args.allow_pickle_weights,
     )
     scores = reward(texts)
     lines = (

@@ -5,6 +5,7 @@ the last assistant turn (`\\n\\nAssistant:`, as in Anthropic's HH data) or to a 
 """
 
 import logging
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -86,8 +87,11 @@ def read_pairs(path: str, args: PreferenceDataArguments) -> PreferencePairs:
             prompt, chosen, rejected = split_shared_prompt(chosen, rejected)
         if args.margin_column:
             margin = record.get(args.margin_column)
-            if not isinstance(margin, (int, float)) or isinstance(margin, bool):
-                raise DataError(path, line, f"{args.margin_column!r} must be a number, found {quote(margin)}")
+            # JSON readers accept NaN and Infinity; either would make the loss NaN.
+            if not isinstance(margin, (int, float)) or isinstance(margin, bool) or not math.isfinite(margin):
+                raise DataError(
+                    path, line, f"{args.margin_column!r} must be a finite number, found {quote(margin)}"
+                )
             pairs.margins.append(float(margin))
         pairs.prompts.append(prompt)
         pairs.chosen.append(chosen)

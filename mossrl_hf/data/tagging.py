@@ -16,8 +16,21 @@ def split_tag(tag: str) -> tuple[str, str]:
         return "O", ""
     prefix, dash, entity_type = tag.partition("-")
     if not dash or prefix not in _PREFIXES or not entity_type:
-        raise ValueError(f"tag {tag!r} is neither 'O' nor PREFIX-TYPE with PREFIX in B, I, E, S")
+        raise ValueError(
+            f"tag {tag!r} is neither 'O' nor PREFIX-TYPE with PREFIX in B, I, E, S{_case_hint(tag)}"
+        )
     return prefix, entity_type
+
+
+def _case_hint(tag: str) -> str:
+    """Lower-case prefixes (`b-per`, `o`) are refused, not upper-cased: the tags are the label names the
+    model saves and predicts, so changing them would make outputs differ from the input files."""
+    prefix, dash, entity_type = tag.partition("-")
+    if tag == "o":
+        return " (upper case: write 'O')"
+    if dash and entity_type and prefix.upper() in _PREFIXES and prefix not in _PREFIXES:
+        return f" (prefixes are upper case: write {prefix.upper() + dash + entity_type!r})"
+    return ""
 
 
 def scheme_evidence(tags: Sequence[str]) -> set[str]:
