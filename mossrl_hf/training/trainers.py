@@ -56,7 +56,8 @@ class RecipeTrainer(Trainer):
         if lengths is None:
             return super()._get_train_sampler(train_dataset)
         group = self.args.train_batch_size * self.args.gradient_accumulation_steps
-        return ShuffledLengthGroupedSampler(lengths, group)
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed  # as Trainer's own
+        return ShuffledLengthGroupedSampler(lengths, group, seed)
 
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None or self.args.world_size > 1:
