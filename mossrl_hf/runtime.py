@@ -10,7 +10,7 @@ from typing import Any
 import datasets
 import transformers
 from transformers import EarlyStoppingCallback, TrainingArguments
-from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
+from transformers.trainer_utils import IntervalStrategy
 
 from . import hub, launching, reporting
 from .adapters import check_method_supported, count_parameters
@@ -18,6 +18,7 @@ from .cli import ParsedArgs, to_plain_dict
 from .errors import ConfigError
 from .model_card import TASKS, CardInputs, hyperparameters, model_name_for, write_model_card
 from .plots import write_run_plots
+from .training.resuming import last_complete_checkpoint
 
 logger = logging.getLogger("mossrl_hf")
 
@@ -142,14 +143,17 @@ def needed_splits(args: TrainingArguments) -> set[str]:
 
 
 def checkpoint_to_resume(args: TrainingArguments) -> str | bool | None:
-    """`--resume_from_checkpoint PATH`, or `true` for the newest checkpoint in output_dir."""
+    """`--resume_from_checkpoint PATH`, or `true` for the newest whole checkpoint in output_dir (a run killed
+    while saving one leaves it incomplete: it is skipped)."""
     value = args.resume_from_checkpoint
     if value is None or not args.do_train:
         return None
     if str(value).lower() in ("true", "last", "latest"):
-        last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+        last = last_complete_checkpoint(args.output_dir, args.world_size)
         if last is None:
-            raise ConfigError(f"--resume_from_checkpoint {value}: no checkpoint in {args.output_dir}")
+            raise ConfigError(
+                f"--resume_from_checkpoint {value}: no complete checkpoint in {args.output_dir}"
+            )
         return last
     if not Path(value).is_dir():
         raise ConfigError(f"--resume_from_checkpoint {value}: no such checkpoint directory")

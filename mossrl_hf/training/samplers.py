@@ -23,9 +23,9 @@ MEGABATCH_BATCHES = 50
 class ShuffledLengthGroupedSampler(Sampler[int]):
     """Indices whose consecutive `batch_size` slices hold rows of similar length, slices in random order.
 
-    Epoch `e` draws its batches from a generator seeded with `seed + e` (`set_epoch`, which Trainer's data
-    loader calls before each epoch): the same seed gives the same batches in every process and after a
-    restart, and each epoch draws new ones.
+    Epoch `e` draws its batches from a generator seeded with `seed + e` (`set_epoch`: Trainer's data loader
+    calls it before each epoch, and `resuming.SamplerEpoch` where the loader's call does not reach it): the
+    same seed gives the same batches in every process and after a restart, and each epoch draws new ones.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, seed: int = 0):
