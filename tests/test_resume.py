@@ -1,6 +1,7 @@
 """Kill and resume, for real: a recipe run is killed with SIGKILL after a checkpoint and restarted with
 `--resume_from_checkpoint true`; it must end as the same run never interrupted (every figure but the timings,
 the same weights bit for bit, the same log history and prediction files), with one process and with two.
+Files written at the end of a run are whole or absent, whenever the run is killed.
 
 The runs are subprocesses on the tiny random BERT; the run to kill and the uninterrupted one run side by side.
 The first checkpoint falls in the middle of an epoch after the first (save_steps 8, 3 or 6 steps an epoch), so
@@ -128,6 +129,19 @@ def assert_same_run(resumed: Path, reference: Path, files: list[str]) -> None:
         assert (resumed / name).read_bytes() == (reference / name).read_bytes(), name
 
 
+def assert_whole_or_absent(output: Path) -> None:
+    """Every result file present at the top of output_dir is whole (parses, loads)."""
+    from matplotlib.image import imread
+
+    for path in output.iterdir():
+        if path.name.endswith(".json"):
+            json.loads(path.read_text())
+        elif path.suffix == ".png":
+            imread(path)
+        elif path.suffix == ".safetensors":
+            load_file(path)
+
+
 def kill_and_resume(recipe, options, processes, tmp_path, files, end_kill_after=None) -> Path:
     """Run once uninterrupted and once killed after its first whole checkpoint, then resumed (and, with
     `end_kill_after`, killed again once that file exists, while the results are being written, and resumed
@@ -147,6 +161,8 @@ def kill_and_resume(recipe, options, processes, tmp_path, files, end_kill_after=
         if end_kill_after:
             victim = start(recipe, again, processes, log)
             kill_when(victim, log, (resumed / end_kill_after).exists, processes)
+            assert_whole_or_absent(resumed)
+            assert not (resumed / "all_results.json").exists()
         wait(start(recipe, again, processes, log), log)
     finally:
         wait(uninterrupted, tmp_path / "ref.log")
@@ -250,3 +266,26 @@ def test_incomplete_checkpoints_are_passed_over(tmp_path):
     fake_checkpoint(tmp_path / "single", 3, one)
     assert last_complete_checkpoint(tmp_path / "single", 2) == str(tmp_path / "single" / "checkpoint-3")
     assert last_complete_checkpoint(tmp_path / "missing", 1) is None
+
+
+@pytest.mark.parametrize(
+    ("recipe", "extra"), [("ner", {}), ("classify", {"use_lora": "true"}), ("reward_model", {})]
+)
+def test_every_output_file_is_renamed_into_place(recipe, extra, tiny_bert_dir, tmp_path, monkeypatch):
+    """Whole or absent: every file a run leaves in output_dir got there by a rename from a temporary file
+    (the model's files too), so a kill at any moment leaves each one whole or not there at all."""
+    import runpy
+
+    main = runpy.run_path(str(REPO / "recipes" / f"{recipe}.py"), run_name=f"{recipe}_recipe")["main"]
+    renamed, replace = set(), os.replace
+    monkeypatch.setattr(
+        os, "replace", lambda source, target: (renamed.add(Path(target)), replace(source, target))
+    )
+    output = tmp_path / "run"
+    options = {**OPTIONS[recipe](tiny_bert_dir, tmp_path), "max_steps": "2", "save_strategy": "no", **extra}
+    main(flags({**options, "output_dir": str(output)}))
+    written = {path for path in output.rglob("*") if path.is_file()}
+    names = {path.name for path in written}
+    assert {"all_results.json", "README.md", "training_curves.png", "tokenizer.json"} <= names
+    assert any(name.endswith(".safetensors") for name in names)
+    assert written <= renamed, sorted(str(path) for path in written - renamed)
