@@ -146,7 +146,7 @@ def kill_and_resume(recipe, options, processes, tmp_path, files, end_kill_after=
     """Run once uninterrupted and once killed after its first whole checkpoint, then resumed (and, with
     `end_kill_after`, killed again once that file exists, while the results are being written, and resumed
     from its last checkpoint). Check that both end alike; returns the resumed run's output_dir."""
-    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    reference, resumed = tmp_path / "reference" / "run", tmp_path / "resumed" / "run"
     log = tmp_path / "resumed.log"
     uninterrupted = start(recipe, {**options, "output_dir": str(reference)}, processes, tmp_path / "ref.log")
     try:
@@ -197,10 +197,12 @@ def reward_options(model: str, tmp_path: Path) -> dict[str, str]:
 
 
 OPTIONS = {"ner": ner_options, "classify": classify_options, "reward_model": reward_options}
-PREDICTIONS = {
-    "ner": ["test_predictions.conll", "test_report.txt", "eval_report.txt"],
-    "classify": ["test_predictions.jsonl", "test_report.txt"],
-    "reward_model": ["test_predictions.jsonl"],
+# Files equal byte for byte, besides the figures, history and weights (the card too: same folder name).
+COMMON_FILES = ["README.md", "training_curves.png", "eval_metrics.png"]
+FILES = {
+    "ner": ["test_predictions.conll", "test_report.txt", "eval_report.txt", "per_type_f1.png", *COMMON_FILES],
+    "classify": ["test_predictions.jsonl", "test_report.txt", "confusion_matrix.png", *COMMON_FILES],
+    "reward_model": ["test_predictions.jsonl", *COMMON_FILES],
 }
 
 
@@ -208,20 +210,18 @@ def test_ner_killed_in_training_and_while_writing_results(tiny_bert_dir, tmp_pat
     # Killed again once training is over, while the results are written: resumed from the final checkpoint
     # (step 40, in the middle of an epoch), it trains no step more and writes the same results.
     options = ner_options(tiny_bert_dir, tmp_path)
-    kill_and_resume("ner", options, 1, tmp_path, PREDICTIONS["ner"], end_kill_after="train_results.json")
+    kill_and_resume("ner", options, 1, tmp_path, FILES["ner"], end_kill_after="train_results.json")
 
 
 @pytest.mark.parametrize("recipe", ["classify", "reward_model"])
 def test_killed_in_training(recipe, tiny_bert_dir, tmp_path):
-    kill_and_resume(recipe, OPTIONS[recipe](tiny_bert_dir, tmp_path), 1, tmp_path, PREDICTIONS[recipe])
+    kill_and_resume(recipe, OPTIONS[recipe](tiny_bert_dir, tmp_path), 1, tmp_path, FILES[recipe])
 
 
 @pytest.mark.distributed
 @pytest.mark.parametrize("recipe", ["ner", "classify", "reward_model"])
 def test_two_processes_killed_in_training(recipe, tiny_bert_dir, tmp_path):
-    resumed = kill_and_resume(
-        recipe, OPTIONS[recipe](tiny_bert_dir, tmp_path), 2, tmp_path, PREDICTIONS[recipe]
-    )
+    resumed = kill_and_resume(recipe, OPTIONS[recipe](tiny_bert_dir, tmp_path), 2, tmp_path, FILES[recipe])
     assert json.loads((resumed / "all_results.json").read_text())["world_size"] == 2
 
 
@@ -229,18 +229,18 @@ def test_resumes_from_the_last_whole_checkpoint_at_an_epoch_end(ner_recipe, tiny
     """A checkpoint on the last step of an epoch comes after that epoch's evaluation (else the resumed run
     would skip it); a newer checkpoint cut short while saving is passed over. In one process, no kill: the
     checkpoints of a finished run are copied."""
-    options = {**ner_options(tiny_bert_dir, tmp_path), "max_steps": "14", "save_steps": "6"}
-    reference = tmp_path / "reference"
+    options = {**ner_options(tiny_bert_dir, tmp_path), "max_steps": "7", "save_steps": "6"}  # 6 an epoch
+    reference = tmp_path / "reference" / "run"
     ner_recipe(flags({**options, "output_dir": str(reference)}))
-    resumed = tmp_path / "resumed"
-    for step in (6, 12):
+    resumed = tmp_path / "resumed" / "run"
+    for step in (6, 7):
         shutil.copytree(reference / f"checkpoint-{step}", resumed / f"checkpoint-{step}")
-    state = resumed / "checkpoint-12" / "trainer_state.json"
+    state = resumed / "checkpoint-7" / "trainer_state.json"
     state.write_text(state.read_text()[:100])  # as if killed while writing it
     evaluations = [entry["step"] for entry in history(resumed / "checkpoint-6") if "eval_loss" in entry]
     assert evaluations == [6]
     ner_recipe(flags({**options, "output_dir": str(resumed), "resume_from_checkpoint": "true"}))
-    assert_same_run(resumed, reference, PREDICTIONS["ner"])
+    assert_same_run(resumed, reference, FILES["ner"])
 
 
 def fake_checkpoint(output: Path, step: int, rng_files: list[str], state: str = '{"global_step": 1}') -> Path:
