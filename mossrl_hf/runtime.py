@@ -48,6 +48,9 @@ def recipe_defaults(output_dir: str, **overrides: Any) -> dict[str, Any]:
         "logging_steps": 10,
         "logging_first_step": True,  # even a few-step run has a loss curve to plot
         "dataloader_pin_memory": torch.cuda.is_available(),  # pinning without a GPU only warns
+        # A resumed run gets back early stopping's patience count (else it stops later than the run
+        # never stopped would have): see mossrl_hf.training.resuming.
+        "restore_callback_states_from_checkpoint": True,
         **overrides,
     }
 

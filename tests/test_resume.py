@@ -243,6 +243,35 @@ def test_resumes_from_the_last_whole_checkpoint_at_an_epoch_end(ner_recipe, tiny
     assert_same_run(resumed, reference, FILES["ner"])
 
 
+def test_early_stopping_counts_on_after_a_restart(ner_recipe, tiny_bert_dir, tmp_path):
+    """Resumed between two evaluations that did not improve, the run stops where the run never stopped did
+    (the patience count is restored), not one evaluation later."""
+    stopping = {"num_train_epochs": "10", "save_strategy": "epoch", "load_best_model_at_end": "true"}
+    stopping |= {
+        "metric_for_best_model": "loss",
+        "early_stopping_patience": "2",
+        "early_stopping_threshold": "0.1",
+    }
+    options = {**ner_options(tiny_bert_dir, tmp_path), **stopping}
+    del options["max_steps"], options["save_steps"]
+    reference = tmp_path / "reference" / "run"
+    ner_recipe(flags({**options, "output_dir": str(reference)}))
+    checkpoints = sorted(int(path.name.split("-")[1]) for path in reference.glob("checkpoint-*"))
+    assert checkpoints[-1] < 60, "the reference run did not stop early: nothing to test"
+    counted = [
+        step
+        for step in checkpoints
+        if json.loads((reference / f"checkpoint-{step}" / "trainer_state.json").read_text())[
+            "stateful_callbacks"
+        ]["EarlyStoppingCallback"]["attributes"]["early_stopping_patience_counter"]
+    ]
+    assert counted, "no checkpoint between evaluations that did not improve: nothing to test"
+    resumed = tmp_path / "resumed" / "run"
+    shutil.copytree(reference / f"checkpoint-{counted[0]}", resumed / f"checkpoint-{counted[0]}")
+    ner_recipe(flags({**options, "output_dir": str(resumed), "resume_from_checkpoint": "true"}))
+    assert_same_run(resumed, reference, FILES["ner"])
+
+
 def fake_checkpoint(output: Path, step: int, rng_files: list[str], state: str = '{"global_step": 1}') -> Path:
     checkpoint = output / f"checkpoint-{step}"
     checkpoint.mkdir(parents=True)

@@ -7,6 +7,8 @@ batches of the current epoch already trained on. What it leaves out is kept here
   `BatchSamplerShard`, and once Trainer has wrapped the loader to skip batches, neither Trainer's nor
   accelerate's `set_epoch` reaches it, so a run resumed in epoch 2 would re-draw epoch 0's order
   (`SamplerEpoch`);
+- the state of stateful callbacks (early stopping's patience count): Trainer restores it only when asked,
+  so the recipes ask (`restore_callback_states_from_checkpoint` defaults to true in `recipe_defaults`);
 - the running figures of the process: the loss summed since the last log and over the run (Trainer starts
   them at zero on resume, so the first logged loss and `train_loss` would cover only the resumed steps), the
   step last logged, and the recipes' token counts (`save_running_totals`, `RestoreRunningTotals`);
@@ -62,6 +64,9 @@ class RestoreRunningTotals(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if self.checkpoint is None:
             return
+        # Trainer restores its control flags too (`restore_callback_states_from_checkpoint`), as they were
+        # while the checkpoint was being saved: with nothing left to train, it would save it over again.
+        control.should_save = control.should_evaluate = control.should_log = False
         path = Path(self.checkpoint) / running_totals_name(args.process_index)
         if not path.is_file():
             logger.warning("No %s: train_loss and token counts will cover the resumed steps only", path)
