@@ -17,8 +17,9 @@ from .errors import UserError
 logger = logging.getLogger(__name__)
 
 # Checkpoints and private files stay local, as with Trainer.push_to_hub; so do the run record files,
-# which name local paths (data files, the checkout).
-_IGNORE = ["_*", "checkpoint-*", ".*.partial", "run_config.json", "environment.json"]
+# which name local paths (data files, the checkout), and what a killed run left half-written (a temporary
+# file, the model's staging folder: runtime.MODEL_STAGING).
+_IGNORE = ["_*", "checkpoint-*", ".*.partial", ".model.partial/*", "run_config.json", "environment.json"]
 
 
 class HiddenToken:

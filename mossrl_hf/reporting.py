@@ -11,7 +11,8 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
@@ -42,19 +43,28 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def _atomic_write(path: str | Path, mode: str, write: Callable[[IO], object]) -> None:
-    """Write through `write(stream)` into a temporary file beside `path`, renamed into place on success."""
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary file name beside `path`, for writers that take a file name (`TrainerState.save_to_json`);
+    the file is renamed to `path` when the block ends without an error, and removed otherwise."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.close(handle)
     os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are for everyone to read
     try:
-        with os.fdopen(handle, mode, encoding=None if "b" in mode else "utf-8") as stream:
-            write(stream)
+        yield Path(temporary)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _atomic_write(path: str | Path, mode: str, write: Callable[[IO], object]) -> None:
+    """Write through `write(stream)` into a temporary file beside `path`, renamed into place on success."""
+    encoding = None if "b" in mode else "utf-8"
+    with atomic_path(path) as temporary, open(temporary, mode, encoding=encoding) as stream:
+        write(stream)
 
 
 def atomic_write_lines(path: str | Path, lines: Iterable[str]) -> None:

@@ -3,6 +3,7 @@
 import copy
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import datasets
 import transformers
 from transformers import EarlyStoppingCallback, TrainingArguments
-from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
+from transformers.trainer_utils import IntervalStrategy
 
 from . import hub, launching, reporting
 from .adapters import check_method_supported, count_parameters
@@ -18,10 +19,12 @@ from .cli import ParsedArgs, to_plain_dict
 from .errors import ConfigError
 from .model_card import TASKS, CardInputs, hyperparameters, model_name_for, write_model_card
 from .plots import write_run_plots
+from .training.resuming import last_complete_checkpoint
 
 logger = logging.getLogger("mossrl_hf")
 
 _STAGES = {"do_train": "train", "do_eval": "validation", "do_predict": "test"}
+MODEL_STAGING = ".model.partial"  # inside output_dir, so that the final renames stay on one filesystem
 METRIC_PREFIX = {"validation": "eval", "test": "test"}
 
 
@@ -45,6 +48,9 @@ def recipe_defaults(output_dir: str, **overrides: Any) -> dict[str, Any]:
         "logging_steps": 10,
         "logging_first_step": True,  # even a few-step run has a loss curve to plot
         "dataloader_pin_memory": torch.cuda.is_available(),  # pinning without a GPU only warns
+        # A resumed run gets back early stopping's patience count (else it stops later than the run
+        # never stopped would have): see mossrl_hf.training.resuming.
+        "restore_callback_states_from_checkpoint": True,
         **overrides,
     }
 
@@ -142,14 +148,17 @@ def needed_splits(args: TrainingArguments) -> set[str]:
 
 
 def checkpoint_to_resume(args: TrainingArguments) -> str | bool | None:
-    """`--resume_from_checkpoint PATH`, or `true` for the newest checkpoint in output_dir."""
+    """`--resume_from_checkpoint PATH`, or `true` for the newest whole checkpoint in output_dir (a run killed
+    while saving one leaves it incomplete: it is skipped)."""
     value = args.resume_from_checkpoint
     if value is None or not args.do_train:
         return None
     if str(value).lower() in ("true", "last", "latest"):
-        last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+        last = last_complete_checkpoint(args.output_dir, args.world_size)
         if last is None:
-            raise ConfigError(f"--resume_from_checkpoint {value}: no checkpoint in {args.output_dir}")
+            raise ConfigError(
+                f"--resume_from_checkpoint {value}: no complete checkpoint in {args.output_dir}"
+            )
         return last
     if not Path(value).is_dir():
         raise ConfigError(f"--resume_from_checkpoint {value}: no such checkpoint directory")
@@ -187,7 +196,7 @@ def train_and_save(trainer: transformers.Trainer, merge_lora: bool = False) -> d
             metrics["train_real_tokens_per_second"] = round(metrics["train_real_tokens"] / seconds, 1)
             metrics["train_padded_tokens_per_second"] = round(metrics["train_padded_tokens"] / seconds, 1)
     trainer.log_metrics("train", metrics)
-    trainer.save_metrics("train", metrics, combined=False)
+    save_metrics(trainer, "train", metrics)
     return metrics
 
 
@@ -204,8 +213,14 @@ def score_split(
         metrics = trainer.predict(dataset, metric_key_prefix=prefix).metrics
     metrics.update({f"{prefix}_{key}": value for key, value in (extra or {}).items()})
     trainer.log_metrics(prefix, {key: value for key, value in metrics.items() if not isinstance(value, list)})
-    trainer.save_metrics(prefix, metrics, combined=False)
+    save_metrics(trainer, prefix, metrics)
     return prefix, metrics
+
+
+def save_metrics(trainer: transformers.Trainer, split: str, metrics: dict[str, Any]) -> None:
+    """`{split}_results.json`, as `Trainer.save_metrics` writes it but whole or not at all."""
+    if trainer.is_world_process_zero():
+        reporting.write_json(Path(trainer.args.output_dir) / f"{split}_results.json", metrics)
 
 
 def finish(
@@ -224,9 +239,10 @@ def finish(
         trainable, total = count_parameters(trainer.model)
         results.update(trainable_params=trainable, total_params=total)
         all_results = {**results, "world_size": args.world_size}
-        reporting.write_json(output / "all_results.json", all_results)
         write_run_plots(output, trainer.state.log_history, all_results, card.get("labels"))
         write_model_card(card_inputs(parsed, all_results, card), output)
+        # Last, so that its presence says the run finished (a push aside).
+        reporting.write_json(output / "all_results.json", all_results)
         keys = [f"{prefix}_{key}" for prefix in ("eval", "test") for key in summary_keys]
         print(f"\nResults ({args.output_dir}):\n{reporting.results_table(results, keys)}")
     # No process leaves (tearing down its end of the process group) while the main one is still writing.
@@ -260,22 +276,44 @@ def card_inputs(parsed: ParsedArgs, results: dict[str, Any], card: dict[str, Any
 
 
 def save_model(trainer: transformers.Trainer, merge_lora: bool = False) -> None:
-    """Save the model and tokenizer. A LoRA adapter also gets its base config (label maps included), so
-    that plain `peft` and our loaders rebuild the same head; with `merge_lora` the adapters are merged into
-    a copy of the base weights and output_dir holds that standalone model instead."""
-    trainer.save_state()
+    """Save the model, tokenizer and trainer state into output_dir, each file whole or not at all: they are
+    written into a staging folder, then renamed into place one by one (a kill never leaves a truncated
+    `model.safetensors` that looks finished)."""
+    args = trainer.args
+    output = Path(args.output_dir)
+    staging = output / MODEL_STAGING
+    if args.should_save:
+        shutil.rmtree(staging, ignore_errors=True)  # left by a run killed while saving
+    trainer.accelerator.wait_for_everyone()
+    _save_model_files(trainer, str(staging), merge_lora)  # every process: FSDP and DeepSpeed gather
+    trainer.accelerator.wait_for_everyone()
+    if args.should_save:
+        for path in sorted(staging.iterdir()):
+            if path.is_dir() and (output / path.name).is_dir():
+                shutil.rmtree(output / path.name)
+            os.replace(path, output / path.name)
+        staging.rmdir()
+    if trainer.is_world_process_zero():
+        with reporting.atomic_path(output / "trainer_state.json") as temporary:
+            trainer.state.save_to_json(str(temporary))
+
+
+def _save_model_files(trainer: transformers.Trainer, directory: str, merge_lora: bool) -> None:
+    """The model and tokenizer into `directory`. A LoRA adapter also gets its base config (label maps
+    included), so that plain `peft` and our loaders rebuild the same head; with `merge_lora` the adapters are
+    merged into a copy of the base weights and the directory holds that standalone model instead."""
     model = trainer.model
     if not hasattr(model, "peft_config"):
-        trainer.save_model()
+        trainer.save_model(directory)
         return
     if not merge_lora:
-        trainer.save_model()
+        trainer.save_model(directory)
         if trainer.is_world_process_zero():
-            model.get_base_model().config.save_pretrained(trainer.args.output_dir)
+            model.get_base_model().config.save_pretrained(directory)
         return
     if trainer.is_world_process_zero():
         # A copy, so that evaluation after saving runs on the very model that was trained.
         merged = copy.deepcopy(model).merge_and_unload()
-        merged.save_pretrained(trainer.args.output_dir)
-        trainer.processing_class.save_pretrained(trainer.args.output_dir)
+        merged.save_pretrained(directory)
+        trainer.processing_class.save_pretrained(directory)
         logger.info("Saved the LoRA adapters merged into the base model in %s", trainer.args.output_dir)

@@ -5,6 +5,11 @@ in that order, so every stretch of training sweeps from long sentences to short 
 formed the same way (similar lengths, so little padding), then served in random order: the padding saving
 stays, the long-to-short sweep goes. The batch with the longest row still comes first, so that running out of
 memory shows at once.
+
+The order is a function of the seed and the epoch only, like accelerate's seedable sampler for Trainer's
+random batches: a run resumed from a checkpoint in the middle of an epoch rebuilds that epoch's order, and
+Trainer skips the batches already trained on. An order drawn from torch's global generator would depend on
+what else drew from it before the epoch began, which differs between a fresh process and the run it resumes.
 """
 
 from collections.abc import Iterator, Sequence
@@ -18,20 +23,29 @@ MEGABATCH_BATCHES = 50
 class ShuffledLengthGroupedSampler(Sampler[int]):
     """Indices whose consecutive `batch_size` slices hold rows of similar length, slices in random order.
 
-    Randomness comes from torch's global generator (seeded by `transformers.set_seed`, as Trainer's own
-    samplers), so a fixed seed gives the same batches; each epoch draws new ones.
+    Epoch `e` draws its batches from a generator seeded with `seed + e` (`set_epoch`: Trainer's data loader
+    calls it before each epoch, and `resuming.SamplerEpoch` where the loader's call does not reach it): the
+    same seed gives the same batches in every process and after a restart, and each epoch draws new ones.
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int):
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int = 0):
         self.lengths = list(lengths)
         self.batch_size = batch_size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.lengths)
 
     def batches(self) -> list[list[int]]:
         lengths, size = self.lengths, self.batch_size
-        order = torch.randperm(len(lengths)).tolist()
+        # A local generator, not a `generator` attribute: accelerate takes such an attribute over in some
+        # set-ups (seeds it from the global generator and broadcasts it), which would undo the point.
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(lengths), generator=generator).tolist()
         megabatch = MEGABATCH_BATCHES * size
         grouped = []
         for start in range(0, len(order), megabatch):
@@ -40,7 +54,7 @@ class ShuffledLengthGroupedSampler(Sampler[int]):
         # Only the very last batch can be short; it stays last, or every later slice would straddle two
         # groups (the data loader cuts the index stream into equal slices).
         last = grouped.pop() if len(grouped[-1]) < size else None
-        grouped = [grouped[i] for i in torch.randperm(len(grouped)).tolist()]
+        grouped = [grouped[i] for i in torch.randperm(len(grouped), generator=generator).tolist()]
         if grouped:
             longest = max(range(len(grouped)), key=lambda b: max(lengths[i] for i in grouped[b]))
             grouped.insert(0, grouped.pop(longest))

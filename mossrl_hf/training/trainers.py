@@ -3,8 +3,10 @@
 import torch
 from torch.utils.data import SequentialSampler
 from transformers import Trainer
+from transformers.trainer_utils import TrainOutput
 
 from ..modeling import AUTOCAST_CONFIG_KEY
+from . import resuming
 from .layerwise import apply_layerwise_decay
 from .samplers import ShuffledLengthGroupedSampler, row_lengths
 
@@ -24,12 +26,18 @@ class RecipeTrainer(Trainer):
     - `--layerwise_lr_decay` gives lower layers smaller learning rates (the optimizer hook).
     - The model config records the autocast dtype evaluation runs under (`eval_autocast_dtype`), so that
       `mossrl_hf.predict` and `mossrl_hf.reward` reproduce the recipe's predictions.
+    - A run resumed from a checkpoint ends as the same run never stopped (`mossrl_hf.training.resuming`):
+      same batches, same logged losses, `train_loss` and token counts over the whole run.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._local_tokens = torch.zeros(2, dtype=torch.long)  # real, padded
         setattr(self.model.config, AUTOCAST_CONFIG_KEY, self.evaluation_autocast())
+        self._restore_totals = resuming.RestoreRunningTotals(self)
+        self.add_callback(self._restore_totals)
+        self.add_callback(resuming.SamplerEpoch())
+        self.add_callback(resuming.SaveAfterEpochEnd())
 
     def evaluation_autocast(self) -> str | None:
         """The dtype accelerate autocasts the forward pass to (None: float32 or a whole-model dtype)."""
@@ -56,12 +64,36 @@ class RecipeTrainer(Trainer):
         if lengths is None:
             return super()._get_train_sampler(train_dataset)
         group = self.args.train_batch_size * self.args.gradient_accumulation_steps
-        return ShuffledLengthGroupedSampler(lengths, group)
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed  # as Trainer's own
+        return ShuffledLengthGroupedSampler(lengths, group, seed)
 
     def _get_eval_sampler(self, eval_dataset):
         if eval_dataset is None or self.args.world_size > 1:
             return None  # distributed: accelerate shards the plain (sequential) loader
         return SequentialSampler(eval_dataset)
+
+    def train(self, resume_from_checkpoint=None, **kwargs):
+        checkpoint = resume_from_checkpoint
+        if checkpoint is True:  # Trainer's own pick would take a half-written checkpoint too
+            checkpoint = resuming.last_complete_checkpoint(self.args.output_dir, self.args.world_size) or True
+        self._restore_totals.checkpoint = checkpoint if isinstance(checkpoint, str) else None
+        output = super().train(resume_from_checkpoint=checkpoint, **kwargs)
+        loss = resuming.whole_run_loss(self)
+        if self.state.log_history and "train_loss" in self.state.log_history[-1]:
+            self.state.log_history[-1]["train_loss"] = loss  # Trainer logged its own figure
+        return TrainOutput(output.global_step, loss, {**output.metrics, "train_loss": loss})
+
+    def get_batch_samples(self, epoch_iterator, num_batches, device):
+        if self.state.global_step >= self.state.max_steps:
+            # Only when resumed from the last checkpoint in the middle of an epoch: Trainer would train one
+            # step past max_steps before checking. No batch, no step; the epoch ends as the first run's did.
+            return [], None
+        return super().get_batch_samples(epoch_iterator, num_batches, device)
+
+    def _save_rng_state(self, output_dir):
+        # Before the RNG file: that file being whole is what marks this process's part of a checkpoint done.
+        resuming.save_running_totals(self, output_dir)
+        super()._save_rng_state(output_dir)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         mask = inputs.get("attention_mask")
