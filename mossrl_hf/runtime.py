@@ -74,9 +74,9 @@ def setup_run(parsed: ParsedArgs, task: str) -> None:
 
 
 def check_model_selection(args: TrainingArguments, explicit: set[str], task: str) -> None:
-    """`--metric_for_best_model` (early stopping, going back to the best checkpoint) must be a figure the
-    task's evaluation produces; by default it is the task's main metric."""
-    if not args.load_best_model_at_end:
+    """`--metric_for_best_model` (early stopping, going back to the best checkpoint, saving only the best)
+    must be a figure the task's evaluation produces; by default it is the task's main metric."""
+    if not (args.load_best_model_at_end or args.save_strategy == "best"):
         return
     produced = (*TASKS[task].metrics, "loss")
     if "metric_for_best_model" not in explicit:

@@ -51,6 +51,10 @@ def test_early_stopping_errors(tmp_path, ner_files):
         "--metric_for_best_model bleu: ner evaluation produces f1, precision, recall, strict_f1, "
         "strict_precision, strict_recall, accuracy, loss"
     )
+    line = recipe_cli_error(
+        ["--output_dir", str(tmp_path), "--save_strategy", "best", "--metric_for_best_model", "bleu"]
+    )
+    assert line.startswith("--metric_for_best_model bleu: ner evaluation produces f1,")
     line = recipe_cli_error([*common, "--save_strategy", "no"])
     assert "requires the save and eval strategy to match" in line
     assert not (tmp_path / "all_results.json").exists()
