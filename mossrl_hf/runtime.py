@@ -91,11 +91,31 @@ def check_model_selection(args: TrainingArguments, explicit: set[str], task: str
         )
 
 
+class LoggedEarlyStopping(EarlyStoppingCallback):
+    """transformers' early stopping, saying in the log when and why it ends the run."""
+
+    def on_evaluate(self, args, state, control, metrics, **kwargs):
+        super().on_evaluate(args, state, control, metrics, **kwargs)
+        if (
+            control.should_training_stop
+            and self.early_stopping_patience_counter >= self.early_stopping_patience
+        ):
+            # A warning, so that it shows at the default log level: the run ends before its planned length.
+            logger.warning(
+                "Early stopping at step %d (epoch %.2f): %s has not improved on %s for %d evaluations",
+                state.global_step,
+                state.epoch or 0.0,
+                args.metric_for_best_model,
+                state.best_metric,
+                self.early_stopping_patience_counter,
+            )
+
+
 def training_callbacks(args: TrainingArguments) -> list:
-    """Callbacks the options ask for: early stopping (transformers' own callback)."""
+    """Callbacks the options ask for: early stopping (transformers' own callback, logged)."""
     if args.early_stopping_patience is None:
         return []
-    return [EarlyStoppingCallback(args.early_stopping_patience, args.early_stopping_threshold)]
+    return [LoggedEarlyStopping(args.early_stopping_patience, args.early_stopping_threshold)]
 
 
 def setup_logging(args: TrainingArguments) -> None:

@@ -18,7 +18,7 @@ def without_save_strategy(argv: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("method", ["none", "lora"])
-def test_early_stopping_stops_and_keeps_the_best(ner_recipe, tiny_bert_dir, tmp_path, method):
+def test_early_stopping_stops_and_keeps_the_best(ner_recipe, tiny_bert_dir, tmp_path, method, caplog):
     """A threshold no change can pass: the first evaluation is the best, the second runs out the patience
     of 1, so 2 of the 6 epochs run (2 steps each), and the best (first) checkpoint is the one kept."""
     argv = run_args(
@@ -30,7 +30,9 @@ def test_early_stopping_stops_and_keeps_the_best(ner_recipe, tiny_bert_dir, tmp_
         early_stopping_threshold=10.0,
         peft_method=method,
     )
-    ner_recipe(without_save_strategy(argv))
+    with caplog.at_level("WARNING", logger="mossrl_hf"):
+        ner_recipe(without_save_strategy(argv))
+    assert "Early stopping at step 4 (epoch 2.00): f1 has not improved" in caplog.text
     state = json.loads((tmp_path / "trainer_state.json").read_text())
     assert state["global_step"] == 4 and state["epoch"] == 2.0
     assert state["best_model_checkpoint"].endswith("checkpoint-2")
