@@ -10,7 +10,7 @@ from typing import Any
 
 import datasets
 import transformers
-from transformers import EarlyStoppingCallback, TrainingArguments
+from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import IntervalStrategy
 
 from . import hub, launching, reporting
@@ -91,14 +91,16 @@ def check_model_selection(args: TrainingArguments, explicit: set[str], task: str
         )
 
 
-class LoggedEarlyStopping(EarlyStoppingCallback):
-    """transformers' early stopping, saying in the log when and why it ends the run."""
+class EarlyStoppingLog(TrainerCallback):
+    """Says in the log when and why transformers' `EarlyStoppingCallback` (run just before this one) ends the
+    run. A callback beside it rather than a subclass: checkpoints keep its state under its own name."""
 
-    def on_evaluate(self, args, state, control, metrics, **kwargs):
-        super().on_evaluate(args, state, control, metrics, **kwargs)
-        if (
-            control.should_training_stop
-            and self.early_stopping_patience_counter >= self.early_stopping_patience
+    def __init__(self, stopping: EarlyStoppingCallback):
+        self.stopping = stopping
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        if control.should_training_stop and (
+            self.stopping.early_stopping_patience_counter >= self.stopping.early_stopping_patience
         ):
             # A warning, so that it shows at the default log level: the run ends before its planned length.
             logger.warning(
@@ -107,15 +109,16 @@ class LoggedEarlyStopping(EarlyStoppingCallback):
                 state.epoch or 0.0,
                 args.metric_for_best_model,
                 state.best_metric,
-                self.early_stopping_patience_counter,
+                self.stopping.early_stopping_patience_counter,
             )
 
 
 def training_callbacks(args: TrainingArguments) -> list:
-    """Callbacks the options ask for: early stopping (transformers' own callback, logged)."""
+    """Callbacks the options ask for: early stopping (transformers' own callback), logged."""
     if args.early_stopping_patience is None:
         return []
-    return [LoggedEarlyStopping(args.early_stopping_patience, args.early_stopping_threshold)]
+    stopping = EarlyStoppingCallback(args.early_stopping_patience, args.early_stopping_threshold)
+    return [stopping, EarlyStoppingLog(stopping)]
 
 
 def setup_logging(args: TrainingArguments) -> None:
