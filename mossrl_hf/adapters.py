@@ -64,13 +64,13 @@ def apply_partial_training(model, args: PeftArguments):
                 f"--freeze_layers {count} is past the model's depth: it has {len(layers)} layers"
             )
         frozen = [f"{layers_name}.{index}." for index in range(count)]
-        embeddings = _embeddings_prefix(model)
+        embeddings = embeddings_prefix(model)
         _train_only(model, lambda name: not (name.startswith(embeddings) or name.startswith(tuple(frozen))))
         args.freeze_layers = count  # recorded in run_config.json and the card
     return model
 
 
-def _embeddings_prefix(model) -> str:
+def embeddings_prefix(model) -> str:
     """Name prefix of the embeddings module (word, position and type embeddings with their norm)."""
     words = model.get_input_embeddings()
     names = {id(module): name for name, module in model.named_modules()}

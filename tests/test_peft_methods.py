@@ -173,30 +173,22 @@ def test_reward_model_with_an_adapter(tiny_bert_dir, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from mossrl_hf.reward import load_reward_function
-    from tests.test_reward_model import PAIRS, jsonl
+    from tests.test_reward_model import PAIRS, jsonl, reward_model_argv
 
     main = runpy.run_path(str(REPO / "recipes" / "reward_model.py"), run_name="reward_recipe")["main"]
     data = jsonl(tmp_path / "pairs.jsonl", PAIRS * 3)
     output = tmp_path / "rm"
-    argv = [
-        "--model_name_or_path",
-        tiny_bert_dir,
-        "--train_file",
-        data,
-        "--validation_split_percentage",
-        "25",
-    ]
-    argv += [
-        "--output_dir",
-        str(output),
-        "--max_steps",
-        "2",
-        "--save_strategy",
-        "no",
-        "--max_seq_length",
-        "32",
-    ]
-    main([*argv, "--peft_method", "prompt_tuning", "--num_virtual_tokens", "4"])
+    main(
+        reward_model_argv(
+            tiny_bert_dir,
+            data,
+            output,
+            max_steps=2,
+            max_seq_length=32,
+            peft_method="prompt_tuning",
+            num_virtual_tokens=4,
+        )
+    )
     results = json.loads((output / "all_results.json").read_text())
     assert 0 < results["trainable_params"] < results["total_params"]
     texts = ["Hi there!", "Go away."]

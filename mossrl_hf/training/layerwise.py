@@ -3,7 +3,7 @@ below at `decay` times the rate of the one above, the embeddings lowest (ULMFiT,
 
 import re
 
-from ..adapters import encoder_layers
+from ..adapters import embeddings_prefix, encoder_layers
 
 
 def layer_depths(model) -> tuple[dict[str, int], int]:
@@ -12,15 +12,13 @@ def layer_depths(model) -> tuple[dict[str, int], int]:
     layers_name, layers = encoder_layers(model)
     top = len(layers) + 1
     layer_index = re.compile(re.escape(layers_name) + r"\.(\d+)\.")
-    words = model.get_input_embeddings()
-    embedding_names = {name for name, module in model.named_modules() if module is words}
-    embeddings_prefix = next(iter(embedding_names)).rsplit(".", 1)[0] + "."
+    embeddings = embeddings_prefix(model)
     depths = {}
     for name, _ in model.named_parameters():
         match = layer_index.search(name)
         if match:
             depths[name] = int(match.group(1)) + 1
-        elif name.startswith(embeddings_prefix):
+        elif name.startswith(embeddings):
             depths[name] = 0
         else:
             depths[name] = top
