@@ -65,6 +65,22 @@ TASKS = {
         tuple("accuracy mean_margin longer_wins_accuracy reward_mean reward_std".split())
         + ("chosen_reward_mean", "rejected_reward_mean"),
     ),
+    "causal_lm": Task(
+        "text-generation",
+        "CausalLM",
+        "recipes/clm.py",
+        "causal language modelling (next-token prediction on plain text)",
+        ("text-generation", "causal-lm"),
+        ("perplexity", "loss"),
+    ),
+    "rl": Task(
+        "text-generation",
+        "CausalLM",
+        "recipes/rl.py",
+        "reinforcement learning against reward models (TRL's GRPO or RLOO)",
+        ("text-generation", "reinforcement-learning", "trl"),
+        tuple("reward_after reward_before kl_after perplexity_after perplexity_before".split()),
+    ),
 }
 _TITLES = {
     "f1": "F1",
@@ -74,6 +90,11 @@ _TITLES = {
     "reward_std": "reward std",
     "chosen_reward_mean": "mean reward (chosen)",
     "rejected_reward_mean": "mean reward (rejected)",
+    "reward_after": "mean reward after training",
+    "reward_before": "mean reward before training",
+    "kl_after": "KL to the reference (nats per completion)",
+    "perplexity_after": "reference perplexity of completions after",
+    "perplexity_before": "reference perplexity of completions before",
 }
 
 
@@ -150,7 +171,7 @@ _KNOWN_DATASETS = (
 class CardInputs:
     """What a run tells its model card. `results` is the run's all_results dict (`eval_*`, `test_*`)."""
 
-    task: str  # "ner", "classification" or "reward_model"
+    task: str  # a key of TASKS: "ner", "classification", "reward_model", "causal_lm", "rl"
     model_name: str
     labels: list[str]
     results: dict[str, Any]
@@ -166,6 +187,7 @@ class CardInputs:
     lowercase_base: bool | None = None  # None: true for the default (uncased) base model
     task_detail: str | None = None  # one more sentence for the summary, e.g. how labels were derived
     data_notes: list[str] = field(default_factory=list)  # e.g. how a held-out split was drawn
+    from_scratch: bool = False  # a new model built from a config (clm.py without --model_name_or_path)
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -286,7 +308,7 @@ def card_data(inputs: CardInputs) -> ModelCardData:
     """The card's metadata: license, base_model, datasets, metrics, pipeline_tag, tags and model-index."""
     task = TASKS[inputs.task]
     sources = split_sources(inputs)
-    base_id, _ = base_model_reference(inputs.base_model)
+    base_id = None if inputs.from_scratch else base_model_reference(inputs.base_model)[0]
     tags = [*task.tags, "mossrl_hf"]
     if inputs.adapter_mode != "none":
         tags += [inputs.peft_method, "peft"]

@@ -44,7 +44,14 @@ _PIPELINES = {
     "ner": ('aggregation_strategy="first"', '"EU rejects German call to boycott British lamb ."'),
     "classification": ("", '"The new film from Ang Lee opens in Paris today ."'),
     "reward_model": ('function_to_apply="none"', "dialogue"),
+    "causal_lm": ("", '"the film is", max_new_tokens=30, do_sample=True'),
+    "rl": ("", '"the film is", max_new_tokens=30, do_sample=True'),
 }
+_GENERATE = """inputs = tokenizer("the film is", return_tensors="pt")
+with torch.no_grad():
+    output = model.generate(**inputs, max_new_tokens=30, do_sample=True, top_p=0.95)
+print(tokenizer.decode(output[0], skip_special_tokens=True))
+"""
 _DIALOGUE = (
     'dialogue = "\\n\\nHuman: How do I bake bread?\\n\\nAssistant: Mix flour, water, yeast and salt."\n'
 )
@@ -65,6 +72,8 @@ with torch.no_grad():
     probabilities = model(**inputs).logits.softmax(-1)
 labels = [model.config.id2label[index] for index in probabilities.argmax(-1).tolist()]
 """,
+    "causal_lm": _GENERATE,
+    "rl": _GENERATE,
     "reward_model": """tokenizer.truncation_side = "left"  # as in training: long prompts lose their beginning
 """
     + _DIALOGUE
@@ -80,7 +89,12 @@ _COMMANDS = {
     "classification": _REWARD_COMMAND + "texts with the probability of a label (a classifier as a reward "
     "function)",
     "reward_model": _REWARD_COMMAND + "one text per line (or JSON Lines with `--text_field`) with the reward",
+    "causal_lm": "`accelerate launch recipes/rl.py --model_name_or_path DIR --reward_model REWARD_DIR "
+    "--prompts_file FILE` trains it further against a reward model",
+    "rl": "`accelerate launch recipes/rl.py --model_name_or_path DIR ...` continues the training; "
+    "`samples_before.jsonl` and `samples_after.jsonl` beside the model show what it writes",
 }
+_GENERATIVE = ("causal_lm", "rl")
 _UNCASED = (
     "The base model is uncased: it lower-cases its input, so capitalisation cues (names, acronyms) are lost."
 )
@@ -169,6 +183,8 @@ def _usage(inputs: CardInputs, task: Task, base: str) -> str:
 
 
 def _labels_section(inputs: CardInputs) -> str:
+    if inputs.task in _GENERATIVE:
+        return "## Output\n\nText: the model continues a prompt one token at a time."
     if inputs.task == "reward_model":
         return "## Labels\n\nOne output, a real-valued reward (not a class): higher means preferred."
     rows = [[str(index), f"`{label}`"] for index, label in enumerate(inputs.labels)]
@@ -281,11 +297,15 @@ def render_body(inputs: CardInputs) -> str:
     task, sources = TASKS[inputs.task], split_sources(inputs)
     base_id, base_name = base_model_reference(inputs.base_model)
     base = f"[{base_id}](https://huggingface.co/{base_id})" if base_id else f"`{base_name}` (a local model)"
+    if inputs.from_scratch:
+        base_id, base_name = None, "none"
+        base = "A GPT-2-style model (built from a config, its tokenizer trained on the same text)"
     lowercase = inputs.lowercase_base
     if lowercase is None:
         lowercase = base_id == DEFAULT_BASE_MODEL_ID  # all-MiniLM-L6-v2 is uncased
     data = ", ".join(unique(source.name for source in sources.values())) or "unrecorded data"
-    summary = f"# {inputs.model_name}\n\n{base} fine-tuned for {task.description} on {data}."
+    verb = "trained from scratch" if inputs.from_scratch else "fine-tuned"
+    summary = f"# {inputs.model_name}\n\n{base} {verb} for {task.description} on {data}."
     if inputs.task_detail:
         summary += f" {inputs.task_detail}"
     sections = [

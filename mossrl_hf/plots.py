@@ -286,3 +286,36 @@ def write_run_plots(
         logger.info("Wrote %s", path)
         written.append(path)
     return written
+
+
+# TRL's GRPO and RLOO trainers log these per step: the mean reward of the sampled completions, and the
+# per-token KL of the policy to the reference when --beta > 0.
+_RL_CURVES = (("reward", "mean reward of sampled completions", "reward"), ("kl", "KL to the reference", "KL"))
+
+
+def _rl_figure(log_history: list[dict]) -> Figure | None:
+    panels = []
+    for key, label, y_label in _RL_CURVES:
+        xs, ys = _series(log_history, "step", key)
+        if xs:
+            panels.append((xs, ys, label, y_label))
+    if not panels:
+        return None
+    figure = _stacked_figure(panels, "training step", "Reinforcement learning", _marker)
+    _whole_steps(figure.axes[-1], [x for panel in panels for x in panel[0]])
+    return figure
+
+
+def write_rl_curves(output_dir: str | Path, log_history: list[dict]) -> Path | None:
+    """`rl_curves.png`: reward and KL over training steps (rl.py), or None when the run logged neither. Like
+    every plot, one that fails is logged as a warning and skipped."""
+    path = Path(output_dir) / "rl_curves.png"
+    try:
+        figure = _rl_figure(log_history)
+        if figure is None:
+            return None
+        atomic_write_bytes(path, _render(figure))
+    except Exception:
+        logger.warning("Could not write the plot %s", path, exc_info=True)
+        return None
+    return path

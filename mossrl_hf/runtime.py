@@ -62,15 +62,21 @@ TASK_TYPES = {"ner": "TOKEN_CLS", "classification": "SEQ_CLS", "reward_model": "
 def setup_run(parsed: ParsedArgs, task: str) -> None:
     """Logging, and the checks of option combinations that need to know the task, before any work."""
     by_type = {type(value).__name__: value for value in parsed.values}
-    setup_logging(by_type["RecipeTrainingArguments"])
-    peft_args, model_args = by_type["PeftArguments"], by_type["ModelArguments"]
-    check_method_supported(peft_args, TASK_TYPES[task])
-    if model_args.case_markers and peft_args.is_peft_adapter:
+    setup_logging(training_arguments(parsed))
+    peft_args, model_args = by_type.get("PeftArguments"), by_type.get("ModelArguments")
+    if peft_args is not None:  # the generative recipes (clm.py, rl.py) take no peft method
+        check_method_supported(peft_args, TASK_TYPES[task])
+    if model_args is not None and model_args.case_markers and peft_args.is_peft_adapter:
         raise ConfigError(
             f"--case_markers adds token embeddings, which a --peft_method {peft_args.peft_method} adapter "
             "does not save: use it with none, bitfit, freeze or head_only"
         )
-    check_model_selection(by_type["RecipeTrainingArguments"], parsed.explicit, task)
+    check_model_selection(training_arguments(parsed), parsed.explicit, task)
+
+
+def training_arguments(parsed: ParsedArgs) -> TrainingArguments:
+    """The run's TrainingArguments (RecipeTrainingArguments, or TRL's config in rl.py)."""
+    return next(value for value in parsed.values if isinstance(value, TrainingArguments))
 
 
 def check_model_selection(args: TrainingArguments, explicit: set[str], task: str) -> None:
@@ -278,22 +284,28 @@ def finish(
 def card_inputs(parsed: ParsedArgs, results: dict[str, Any], card: dict[str, Any]) -> CardInputs:
     """The model card's view of a run, from its parsed arguments and figures."""
     by_type = {type(value).__name__: value for value in parsed.values}
-    model_args, peft_args = by_type["ModelArguments"], by_type["PeftArguments"]
-    training_args = by_type["RecipeTrainingArguments"]
+    peft_args = by_type.get("PeftArguments")  # None in the generative recipes
+    model_args = next(value for value in parsed.values if hasattr(value, "model_name_or_path"))
+    training_args = training_arguments(parsed)
     data_args = next(value for value in parsed.values if hasattr(value, "data_files"))
     adapter_mode = "none"
-    if peft_args.is_peft_adapter:
+    if peft_args is not None and peft_args.is_peft_adapter:
         adapter_mode = "lora-merged" if peft_args.merge_lora else "lora"
     return CardInputs(
         model_name=model_name_for(training_args.output_dir, training_args.hub_model_id),
         results=results,
-        hyperparameters=hyperparameters(training_args, data_args.max_seq_length, peft_args, model_args),
+        hyperparameters=hyperparameters(
+            training_args,
+            data_args.max_seq_length,
+            peft_args,
+            model_args if hasattr(model_args, "dropout_overrides") else None,
+        ),
         base_model=model_args.model_name_or_path,
         hub_model_id=training_args.hub_model_id,
         data_files=data_args.data_files,
         dataset_name=getattr(data_args, "dataset_name", None),
         adapter_mode=adapter_mode,
-        peft_method=peft_args.peft_method,
+        peft_method=peft_args.peft_method if peft_args is not None else "none",
         **card,
     )
 

@@ -1,0 +1,164 @@
+"""recipes/rl.py: GRPO / RLOO through TRL on a tiny random policy, rewarded by a tiny classifier."""
+
+import json
+import runpy
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mossrl_hf.cli import parse_args
+from mossrl_hf.errors import ConfigError, DataError
+from mossrl_hf.lm_configs import GrpoTrainingArguments, join_repeated, rl_algorithm_in
+from mossrl_hf.tasks import clm
+from tests.conftest import REPO, _bert_vocabulary, write
+from tests.test_cli import recipe_cli_error
+from tests.test_clm import SENTENCES
+
+PROMPTS = ["the film is", "this movie", "the acting", "a story", "the plot is", "i found it", "the director"]
+
+
+@pytest.fixture(scope="session")
+def rl_main():
+    return runpy.run_path(str(REPO / "recipes" / "rl.py"), run_name="rl_recipe")["main"]
+
+
+@pytest.fixture(scope="session")
+def tiny_policy_dir(tmp_path_factory) -> str:
+    """A 2-layer GPT-2 with random weights and a byte-level BPE tokenizer trained on a few sentences."""
+    from transformers import set_seed
+
+    directory = tmp_path_factory.mktemp("tiny-policy")
+    tokenizer = clm.train_tokenizer(SENTENCES, 300)
+    set_seed(0)
+    clm.new_model("tiny", tokenizer, 64).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return str(directory)
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(tmp_path_factory) -> str:
+    """A 2-layer BERT sentiment classifier (negative, positive) with random weights: a reward function."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer, set_seed
+
+    directory = tmp_path_factory.mktemp("tiny-classifier")
+    vocab_file = write(directory / "vocab.txt", "\n".join(_bert_vocabulary()) + "\n")
+    set_seed(0)
+    labels = {0: "negative", 1: "positive"}
+    config = BertConfig(
+        vocab_size=len(_bert_vocabulary()), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, id2label=labels,
+        label2id={name: index for index, name in labels.items()},
+    )  # fmt: skip
+    BertForSequenceClassification(config).save_pretrained(directory)
+    BertTokenizer(vocab_file=vocab_file, do_lower_case=True).save_pretrained(directory)
+    return str(directory)
+
+
+@pytest.fixture
+def rl_argv(tiny_policy_dir, tiny_classifier_dir, tmp_path):
+    prompts = write(tmp_path / "prompts.txt", "\n".join(PROMPTS) + "\n")
+    held_out = write(tmp_path / "eval.jsonl", "".join(json.dumps({"prompt": p}) + "\n" for p in PROMPTS[:2]))
+    return [
+        "--model_name_or_path", tiny_policy_dir, "--reward_model", tiny_classifier_dir,
+        "--prompts_file", prompts, "--eval_prompts_file", held_out, "--output_dir", str(tmp_path / "out"),
+        "--max_steps", "2", "--max_completion_length", "6", "--per_device_train_batch_size", "4",
+        "--num_generations", "2", "--eval_generations", "2", "--learning_rate", "1e-2", "--report_to", "none",
+    ]  # fmt: skip
+
+
+def check_run(output, policy_dir: str, results: dict) -> None:
+    before, after = load_file(f"{policy_dir}/model.safetensors"), load_file(output / "model.safetensors")
+    assert any(not torch.equal(before[name], after[name]) for name in before), "the policy did not change"
+    for key in ("reward_before", "reward_after", "perplexity_before", "perplexity_after", "kl_after"):
+        assert isinstance(results[f"eval_{key}"], float)
+    assert 0.0 <= results["eval_reward_before"] <= 1.0  # a probability
+    for name in ("samples_before.jsonl", "samples_after.jsonl"):
+        records = [json.loads(line) for line in (output / name).read_text().splitlines()]
+        assert len(records) == 2 * 2 and {record["prompt"] for record in records} == set(PROMPTS[:2])
+        assert all({"prompt", "completion", "reward"} <= set(record) for record in records)
+    mean = sum(
+        json.loads(line)["reward"] for line in (output / "samples_after.jsonl").read_text().splitlines()
+    )
+    assert mean / 4 == pytest.approx(results["eval_reward_after"], abs=1e-5)
+    assert (
+        json.loads((output / "all_results.json").read_text())["eval_reward_after"]
+        == results["eval_reward_after"]
+    )
+    assert "pipeline_tag: text-generation" in (output / "README.md").read_text()
+
+
+def test_grpo_trains_the_policy_and_evaluates_it(rl_main, rl_argv, tiny_policy_dir, tmp_path):
+    results = rl_main([*rl_argv, "--beta", "0.1"])
+    output = tmp_path / "out"
+    check_run(output, tiny_policy_dir, results)
+    assert (output / "rl_curves.png").stat().st_size > 0
+    assert "train_kl" in results and "train_reward" in results  # TRL's figures, named as training figures
+
+
+def test_rloo_with_two_weighted_reward_models(
+    rl_main, rl_argv, tiny_policy_dir, tiny_classifier_dir, tmp_path
+):
+    extra = ["--rl_algorithm", "rloo", "--reward_model", tiny_classifier_dir, "--reward_weights", "1"]
+    results = rl_main([*rl_argv, *extra, "--reward_weights", "0.5", "--positive_label", "negative"])
+    check_run(tmp_path / "out", tiny_policy_dir, results)
+    record = json.loads((tmp_path / "out" / "samples_after.jsonl").read_text().splitlines()[0])
+    assert record["reward"] == pytest.approx(1.5 * record["rewards"][0], abs=1e-5)
+
+
+def test_repeated_flags_and_the_algorithm_from_a_config(tmp_path):
+    argv = [
+        "--reward_model",
+        "a",
+        "--lr",
+        "1",
+        "--reward_model=b",
+        "--reward_weights",
+        "1",
+        "--reward_weights",
+        "2",
+    ]
+    assert join_repeated(argv) == ["--lr", "1", "--reward_model", "a", "b", "--reward_weights", "1", "2"]
+    config = write(tmp_path / "c.yaml", "rl_algorithm: rloo\n")
+    assert rl_algorithm_in(["--config", config]) == "rloo"
+    assert rl_algorithm_in(["--config", config, "--rl_algorithm", "grpo"]) == "grpo"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--num_generations", "1"], "--num_generations must be at least 2 for grpo"),
+        (["--rl_algorithm", "ppo"], "--rl_algorithm must be one of grpo, rloo, not 'ppo'"),
+        (["--reward_weights", "1", "2"], "--reward_weights: 2 weights for 1 reward models"),
+    ],
+)
+def test_bad_settings_stop_before_training(rl_main, rl_argv, tmp_path, extra, message):
+    with pytest.raises(ConfigError, match=message):
+        rl_main([*rl_argv, *extra])
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_models_and_prompts_stop_before_training(rl_main, rl_argv, tiny_classifier_dir, tmp_path):
+    empty = write(tmp_path / "empty.txt", "\n")
+    with pytest.raises(DataError, match="no prompts found"):
+        rl_main([*rl_argv, "--prompts_file", empty])
+    with pytest.raises(ConfigError, match="BertForSequenceClassification has no generation head"):
+        rl_main([*rl_argv, "--model_name_or_path", tiny_classifier_dir])
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_label_the_reward_model_lacks_is_one_line_listing_its_labels(rl_argv, tmp_path):
+    line = recipe_cli_error([*rl_argv, "--positive_label", "good"], recipe="rl")
+    assert line == "positive label 'good' is not one of the model's labels (negative, positive)"
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_trl_flag_is_a_flag():
+    argv = ["--beta", "0.2", "--top_p", "0.9", "--loss_type", "grpo"]
+    args = parse_args((GrpoTrainingArguments,), argv, rl_recipe_defaults()).values[0]
+    assert args.beta == 0.2 and args.top_p == 0.9 and args.loss_type == "grpo"
+    assert not args.bf16 or torch.cuda.is_available()  # TRL's bf16 default stays off on a CPU
+
+
+def rl_recipe_defaults() -> dict:
+    return runpy.run_path(str(REPO / "recipes" / "rl.py"), run_name="recipe")["RECIPE_DEFAULTS"]
