@@ -5,6 +5,7 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Optional
 
+import torch
 from trl import GRPOConfig, RLOOConfig
 
 from . import hub
@@ -201,13 +202,17 @@ class RlArguments:
 
 def _recipe_post_init(args, algorithm: str) -> None:
     """What RecipeTrainingArguments does for the other recipes, before TRL's own checks: --push_to_hub
-    once at the end (mossrl_hf.hub), and the group size checked with a message naming the flag."""
+    once at the end (mossrl_hf.hub), the group size checked with a message naming the flag; and bf16."""
     if args.num_generations is not None and args.num_generations < 2:
         raise ConfigError(
             f"--num_generations must be at least 2 for {algorithm} (each completion's advantage is measured "
             f"against the other completions of its prompt), not {args.num_generations}"
         )
     args.push_to_hub_at_end, args.push_to_hub = bool(args.push_to_hub), False
+    if args.bf16 is None and not torch.cuda.is_available():
+        # TRL turns bf16 on when it is not set; on a CPU, bf16 autocast is slower than float32 on most
+        # processors (and TrainingArguments refuses it without --use_cpu): there it stays off unless asked.
+        args.bf16 = False
 
 
 @dataclass

@@ -20,7 +20,6 @@ arguments are TRL's GRPOConfig (RLOOConfig with --rl_algorithm rloo): every TRL 
 import sys
 from pathlib import Path
 
-import torch
 from transformers import set_seed
 from trl import GRPOTrainer, RLOOTrainer
 
@@ -41,11 +40,9 @@ ARGUMENT_TYPES = (PolicyArguments, RlArguments, TRAINING_ARGUMENTS["grpo"])  # -
 TRAINERS = {"grpo": GRPOTrainer, "rloo": RLOOTrainer}
 
 # Short completions and a learning rate for small policies; no gradient checkpointing (TRL's default), which
-# only slows a model that fits; checkpoints off: the model is saved at the end. TRL also turns bf16 on by
-# default, which on a CPU is slower than float32 on most processors: there it stays off unless asked for.
+# only slows a model that fits; checkpoints off: the model is saved at the end.
 RECIPE_DEFAULTS = runtime.recipe_defaults(
     "outputs/rl",
-    **({} if torch.cuda.is_available() else {"bf16": False}),
     eval_strategy="no",
     save_strategy="no",
     learning_rate=1e-5,

@@ -12,6 +12,7 @@ from mossrl_hf.errors import ConfigError, DataError
 from mossrl_hf.lm_configs import GrpoTrainingArguments, join_repeated, rl_algorithm_in
 from mossrl_hf.tasks import clm
 from tests.conftest import REPO, _bert_vocabulary, write
+from tests.test_accelerate_configs import CONFIGS, DEEPSPEED_INSTALLED, resolve_launch
 from tests.test_cli import recipe_cli_error
 from tests.test_clm import SENTENCES
 
@@ -153,12 +154,58 @@ def test_a_label_the_reward_model_lacks_is_one_line_listing_its_labels(rl_argv, 
     assert not (tmp_path / "out").exists()
 
 
+def test_trl_bf16_default_stays_off_on_a_cpu_unless_asked():
+    args = parse_args((GrpoTrainingArguments,), ["--use_cpu"]).values[0]
+    assert args.bf16 == torch.cuda.is_available()
+    assert parse_args((GrpoTrainingArguments,), ["--use_cpu", "--bf16", "true"]).values[0].bf16
+
+
 def test_every_trl_flag_is_a_flag():
     argv = ["--beta", "0.2", "--top_p", "0.9", "--loss_type", "grpo"]
     args = parse_args((GrpoTrainingArguments,), argv, rl_recipe_defaults()).values[0]
     assert args.beta == 0.2 and args.top_p == 0.9 and args.loss_type == "grpo"
-    assert not args.bf16 or torch.cuda.is_available()  # TRL's bf16 default stays off on a CPU
 
 
 def rl_recipe_defaults() -> dict:
     return runpy.run_path(str(REPO / "recipes" / "rl.py"), run_name="recipe")["RECIPE_DEFAULTS"]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_rl_parses_under_every_accelerate_config(config, monkeypatch, tmp_path):
+    """rl.py's arguments (TRL's config) as the processes `accelerate launch --config_file <config>` starts
+    would parse them: with the environment accelerate gives them."""
+    if "deepspeed" in config.name and not DEEPSPEED_INSTALLED:
+        pytest.skip("deepspeed is not installed")
+    _, environment = resolve_launch(config.name)
+    for key, value in environment.items():
+        if key.startswith(("ACCELERATE_", "FSDP_")):
+            monkeypatch.setenv(key, value)
+    argv = ["--config", str(REPO / "recipes/configs/rl/sst2-positive_gpt2-small_grpo.yaml")]
+    argv += ["--output_dir", str(tmp_path / "out")]
+    _, rl_args, training = parse_args(rl_recipe_types(), argv, rl_recipe_defaults()).values
+    assert training.generation_batch_size % training.num_generations == 0 and rl_args.reward_model
+
+
+def rl_recipe_types():
+    return runpy.run_path(str(REPO / "recipes" / "rl.py"), run_name="recipe")["ARGUMENT_TYPES"]
+
+
+def test_pipeline_report_shows_stages_and_samples(tmp_path):
+    from mossrl_hf.tasks.rl_report import report
+
+    figures = {
+        "clm": {"eval_perplexity": 80.5},
+        "classify": {"eval_accuracy": 0.85},
+        "rl": {"eval_reward_before": 0.4, "eval_reward_after": 0.7, "eval_kl_after": 3.2}
+        | {"eval_perplexity_before": 90.0, "eval_perplexity_after": 60.0},
+    }
+    for stage, values in figures.items():
+        (tmp_path / stage).mkdir()
+        write(tmp_path / stage / "all_results.json", json.dumps(values))
+    for name, reward in (("samples_before.jsonl", 0.25), ("samples_after.jsonl", 0.75)):
+        rows = [{"prompt": f"p{i // 2}", "completion": f" c{i}", "reward": reward} for i in range(8)]
+        write(tmp_path / "rl" / name, "".join(json.dumps(row) + "\n" for row in rows))
+    write(tmp_path / "stage_seconds.txt", "clm 500\nclassify 200\nrl 240\n")
+    text = report(tmp_path)
+    assert "reward 0.4000 -> 0.7000, KL 3.20 nats" in text and "total       940 s" in text
+    assert text.count("[0.750] p") == 3 and "p0 | c0" in text and "p2 | c4" in text

@@ -26,7 +26,7 @@ SUMMARY_KEYS = ("perplexity", "loss")
 # about ten minutes; `tiny` is for tests.
 MODEL_PRESETS = {
     "tiny": {"n_layer": 2, "n_head": 2, "n_embd": 32},
-    "small": {"n_layer": 4, "n_head": 4, "n_embd": 192},
+    "small": {"n_layer": 4, "n_head": 4, "n_embd": 128},
     "base": {"n_layer": 12, "n_head": 12, "n_embd": 768},
 }
 
