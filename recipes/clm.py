@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Model and tokenizer: loaded, or built new (the tokenizer trained on the training text).
     set_seed(training_args.seed)
-    model, tokenizer = clm.load_model_and_tokenizer(model_args, data_args.block_size, texts["train"])
+    model, tokenizer = clm.load_model_and_tokenizer(
+        model_args, data_args.block_size, texts["train"], training_args
+    )
     blocks = {
         split: clm.pack(split_texts, tokenizer, data_args.block_size, split)
         for split, split_texts in texts.items()

@@ -4,6 +4,7 @@ tokenizer (trained on the same text) when no model is given, perplexity."""
 import logging
 import math
 import random
+from pathlib import Path
 
 import datasets
 from transformers import (
@@ -21,6 +22,7 @@ from ..modeling import load_weights
 logger = logging.getLogger(__name__)
 
 EOS, PAD = "<|endoftext|>", "<|pad|>"
+TOKENIZER_DIR = "bpe_tokenizer"
 SUMMARY_KEYS = ("perplexity", "loss")
 # Presets for a model trained from scratch. `small` learns fluent short sentences (SST-2) on 2 CPU cores in
 # about ten minutes; `tiny` is for tests.
@@ -114,13 +116,26 @@ def new_model(spec: str, tokenizer, block_size: int) -> GPT2LMHeadModel:
     return model
 
 
-def load_model_and_tokenizer(model_args, block_size: int, train_texts: list[str]):
+def trained_tokenizer(texts: list[str], vocab_size: int, training_args) -> PreTrainedTokenizerFast:
+    """The tokenizer trained on `texts`, by the main process only and saved in output_dir/bpe_tokenizer,
+    which the other processes load: every process must have the same vocabulary, and a resumed run the one
+    its checkpoints were trained with."""
+    directory = Path(training_args.output_dir) / TOKENIZER_DIR
+    with training_args.main_process_first(desc="training the tokenizer"):
+        if (directory / "tokenizer.json").is_file():
+            return AutoTokenizer.from_pretrained(directory)
+        tokenizer = train_tokenizer(texts, vocab_size)
+        tokenizer.save_pretrained(directory)
+    return tokenizer
+
+
+def load_model_and_tokenizer(model_args, block_size: int, train_texts: list[str], training_args):
     """The model to train and its tokenizer: loaded, or built new with a tokenizer trained on the texts."""
     if model_args.model_name_or_path is None:
         if model_args.tokenizer_name_or_path:
             tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name_or_path)
         else:
-            tokenizer = train_tokenizer(train_texts, model_args.tokenizer_vocab_size)
+            tokenizer = trained_tokenizer(train_texts, model_args.tokenizer_vocab_size, training_args)
         if tokenizer.eos_token is None:
             raise ConfigError(f"{model_args.tokenizer_name_or_path}: the tokenizer has no end-of-text token")
         return new_model(model_args.model_config, tokenizer, block_size), tokenizer
