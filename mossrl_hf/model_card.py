@@ -375,6 +375,9 @@ def hyperparameters(
         "max_seq_length": max_seq_length,
     }
     values |= _method_hyperparameters(lora_args)
+    for name in _RL_HYPERPARAMETERS:  # TRL's GRPOConfig / RLOOConfig (rl.py)
+        if hasattr(args, name):
+            values[name] = getattr(args, name)
     if getattr(args, "layerwise_lr_decay", None) is not None:
         values["layerwise_lr_decay"] = args.layerwise_lr_decay
     if getattr(args, "early_stopping_patience", None) is not None:
@@ -384,6 +387,9 @@ def hyperparameters(
         values |= model_args.dropout_overrides
         values["case_markers"] = model_args.case_markers or None
     return {key: value for key, value in values.items() if value is not None}
+
+
+_RL_HYPERPARAMETERS = ("beta", "num_generations", "max_completion_length", "temperature", "top_p", "top_k")
 
 
 def _method_hyperparameters(peft_args) -> dict[str, Any]:

@@ -79,6 +79,7 @@ def test_from_scratch_reports_perplexity_and_loads_in_a_pipeline(clm_main, text_
     )
     card = (output / "README.md").read_text()
     assert "pipeline_tag: text-generation" in card and "trained from scratch" in card
+    assert "MiniLM" not in card and "base_model" not in card.split("---")[1]
     assert (output / clm.TOKENIZER_DIR / "tokenizer.json").is_file()  # what other processes, a resume, load
     generator = pipeline("text-generation", model=str(output))
     text = generator("the film", max_new_tokens=5, do_sample=False)[0]["generated_text"]

@@ -86,7 +86,8 @@ def check_run(output, policy_dir: str, results: dict) -> None:
         json.loads((output / "all_results.json").read_text())["eval_reward_after"]
         == results["eval_reward_after"]
     )
-    assert "pipeline_tag: text-generation" in (output / "README.md").read_text()
+    card = (output / "README.md").read_text()
+    assert "pipeline_tag: text-generation" in card and "| `num_generations` | 2 |" in card
 
 
 def test_grpo_trains_the_policy_and_evaluates_it(rl_main, rl_argv, tiny_policy_dir, tmp_path):
