@@ -13,6 +13,7 @@
 # every stage can go in CLM_ARGS, CLASSIFY_ARGS and RL_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this checkout's mossrl_hf, beside its recipes
 OUT=${1:-outputs/rl-pipeline}
 LAUNCH=(accelerate launch --config_file "${ACCELERATE_CONFIG:-accelerate_configs/cpu.yaml}")
 CONFIGS=recipes/configs
