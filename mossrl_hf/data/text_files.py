@@ -102,6 +102,25 @@ def iter_json_records(path: str) -> Iterator[tuple[int, Any]]:
             raise DataError(path, number, "malformed JSON: nested too deeply") from None
 
 
+def iter_json_lines(path: str) -> Iterator[tuple[int, Any]]:
+    """(line, record) from a JSON Lines file read lazily (memory does not grow with the file); a file that
+    holds one JSON array is read whole by `iter_json_records`. Blank lines are skipped, as there."""
+    first = True
+    for number, line in iter_lines(path):
+        if not line.strip():
+            continue
+        if first and line.lstrip().startswith("["):
+            yield from iter_json_records(path)
+            return
+        first = False
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(path, number, f"malformed JSON: {error.msg} (column {error.colno})") from None
+        except RecursionError:
+            raise DataError(path, number, "malformed JSON: nested too deeply") from None
+
+
 def _iter_json_array(path: str, text: str) -> Iterator[tuple[int, Any]]:
     decoder = json.JSONDecoder()
     position = text.index("[") + 1
