@@ -160,3 +160,24 @@ def test_reward_command_names_an_unreadable_json_line(scorer_dir, tmp_path):
     assert completed.returncode == 2 and "Traceback" not in completed.stderr
     assert completed.stderr.strip().splitlines()[-1].startswith(f"{source}:2: malformed JSON")
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_speed_bench_reports_a_fast_backend_beside_the_float_tagger(tagger_dir, tmp_path):
+    from mossrl_hf.bench import predict_speed
+    from tests.conftest import FIXTURES
+
+    output = tmp_path / "speed.json"
+    test_file = str(FIXTURES / "ner_test.txt")
+    common = ["--model", tagger_dir, "--test_file", test_file, "--output", str(output)]
+    predict_speed.main([*common, "--backend", "onnx", "--quantize", "int8"])
+    result = json.loads(output.read_text())
+    assert (result["backend"], result["quantize"]) == ("onnx", "int8")
+    assert result["float_tagger_seconds"] > 0 and result["speedup_vs_float_tagger"] > 0
+    assert result["f1_change_vs_float_tagger"] == pytest.approx(
+        result["tagger_f1"] - result["float_tagger_f1"]
+    )
+
+    predict_speed.main([*common, "--stream_sizes", "30,90", "--batch_size", "8"])
+    result = json.loads(output.read_text())
+    assert [run["sentences"] for run in result["stream_runs"]] == [30, 90]
+    assert result["all_outputs_complete"] and result["rss_ratio_largest_to_smallest"] > 0
