@@ -181,3 +181,26 @@ def test_speed_bench_reports_a_fast_backend_beside_the_float_tagger(tagger_dir, 
     result = json.loads(output.read_text())
     assert [run["sentences"] for run in result["stream_runs"]] == [30, 90]
     assert result["all_outputs_complete"] and result["rss_ratio_largest_to_smallest"] > 0
+
+
+def test_ray_example_tags_a_corpus_on_a_local_cluster(tagger_dir, tmp_path):
+    pytest.importorskip("ray.data")
+    from tests.conftest import REPO
+
+    corpus = write(tmp_path / "corpus.txt", "\n".join(SENTENCES * 4) + "\n")
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "predict_with_ray.py"), "--model", tagger_dir]
+        + ["--input", corpus, "--output", str(tmp_path / "tagged"), "--workers", "1", "--batch_size", "5"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    records = [
+        json.loads(line)
+        for path in sorted((tmp_path / "tagged").glob("*.json*"))
+        for line in path.read_text().splitlines()
+    ]
+    expected = predict.load_tagger(tagger_dir)(SENTENCES * 4)
+    assert [r["words"] for r in records] == [r["words"] for r in expected]
+    assert [r["tags"] for r in records] == [r["tags"] for r in expected]
