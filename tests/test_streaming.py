@@ -204,3 +204,11 @@ def test_ray_example_tags_a_corpus_on_a_local_cluster(tagger_dir, tmp_path):
     expected = predict.load_tagger(tagger_dir)(SENTENCES * 4)
     assert [r["words"] for r in records] == [r["words"] for r in expected]
     assert [r["tags"] for r in records] == [r["tags"] for r in expected]
+
+
+def test_an_adapter_is_merged_before_export(ner_recipe, tiny_bert_dir, tmp_path):
+    output = tmp_path / "lora"
+    ner_recipe(run_args(tiny_bert_dir, output, peft_method="lora", lora_r=4, max_steps=3, learning_rate=5e-2))
+    exact = predict.load_tagger(str(output))(SENTENCES)
+    exported = predict.load_tagger(str(output), backend="onnx")(SENTENCES)
+    assert [r["tags"] for r in exported] == [r["tags"] for r in exact]
