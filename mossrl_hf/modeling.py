@@ -258,7 +258,7 @@ def forward_shortest_first(
     input order."""
     order = sorted(range(len(input_ids)), key=lambda row: len(input_ids[row]))
     results: list = [None] * len(input_ids)
-    device = next(model.parameters()).device
+    device = model.device  # transformers models and the ONNX Runtime wrapper both have one
     with torch.inference_mode(), autocast_context(device.type, autocast):
         for begin in range(0, len(order), batch_size):
             rows = order[begin : begin + batch_size]

@@ -14,8 +14,8 @@ evaluated in (float32, or autocast to bfloat16 for a model trained with `--bf16`
 """
 
 import argparse
-import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -23,13 +23,14 @@ from seqeval.metrics.sequence_labeling import get_entities
 from transformers import DataCollatorForTokenClassification
 
 from .configs import resolve_stride
-from .data.conll import read_conll
+from .data.conll import iter_conll
 from .data.decoding import WordTagger
 from .data.ner_features import ner_feature_columns
 from .data.sentences import SentenceRecords
 from .data.tagging import IOB2
-from .data.text_files import read_text
+from .data.text_files import iter_lines
 from .errors import DataError, run_main
+from .inference_backends import add_backend_arguments, check_backend, prepare_for_prediction
 from .modeling import (
     add_autocast_argument,
     add_pickle_weights_argument,
@@ -37,7 +38,7 @@ from .modeling import (
     load_trained_classifier,
     resolve_autocast,
 )
-from .reporting import atomic_write_lines
+from .streaming import add_stream_arguments, stream_options, stream_predictions
 
 
 def entities_of(words: Sequence[str], tags: Sequence[str]) -> list[dict]:
@@ -108,31 +109,46 @@ def load_tagger(
     batch_size: int = 64,
     autocast: str | None = "auto",
     allow_pickle_weights: bool = False,
+    backend: str = "torch",
+    quantize: str = "none",
 ) -> Tagger:
     """A `Tagger` for a model saved by recipes/ner.py (a full model or a LoRA adapter). `autocast`: "auto"
-    (the recipe's evaluation precision), "none" (float32), "bfloat16" or "float16"."""
+    (the recipe's evaluation precision), "none" (float32), "bfloat16" or "float16". `backend` ("torch" or
+    "onnx") and `quantize` ("none" or "int8"): see `mossrl_hf.inference_backends`; a quantized or exported
+    model runs in its own precision, so "auto" autocast means none there."""
+    check_backend(backend, quantize, autocast)
     model, tokenizer = load_trained_classifier(model_dir, allow_pickle_weights=allow_pickle_weights)
+    if (backend, quantize) != ("torch", "none"):
+        model, autocast = prepare_for_prediction(model, tokenizer, backend, quantize), "none"
     return Tagger(model, tokenizer, max_length, stride, batch_size, autocast=autocast)
 
 
-def read_sentences(path: str, input_format: str) -> list[list[str]]:
+def iter_sentences(path: str, input_format: str) -> Iterator[tuple[str, list[str]]]:
+    """("PATH:LINE", words) of each sentence, read lazily: one sentence a line, or CoNLL columns."""
+    count = 0
     if input_format == "conll":
         try:
-            return read_conll(path).words
+            for sentence in iter_conll(path):
+                count += 1
+                yield f"{path}:{sentence.line}", sentence.words
         except DataError as error:
             hint = " (one sentence per line? use --input_format text)"
             raise DataError(error.path, error.line, error.message + hint) from None
-    sentences = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        words = line.split()
-        if not words:
-            raise DataError(
-                path, number, "an empty line: give one sentence per line (blank lines are not skipped)"
-            )
-        sentences.append(words)
-    if not sentences:
+    else:
+        for number, line in iter_lines(path):
+            words = line.split()
+            if not words:
+                raise DataError(
+                    path, number, "an empty line: give one sentence per line (blank lines are not skipped)"
+                )
+            count += 1
+            yield f"{path}:{number}", words
+    if not count:
         raise DataError(path, 1, "no sentences found (the file is empty)")
-    return sentences
+
+
+def read_sentences(path: str, input_format: str) -> list[list[str]]:
+    return [words for _, words in iter_sentences(path, input_format)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -156,19 +172,34 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--batch_size", type=int, default=64, help="Windows per forward pass (default 64).")
     add_autocast_argument(parser)
+    add_backend_arguments(parser)
     add_pickle_weights_argument(parser)
+    add_stream_arguments(parser)
     args = parser.parse_args(argv)
-    sentences = read_sentences(args.input, args.input_format)
-    tagger = load_tagger(
-        args.model,
-        args.max_seq_length,
-        args.stride,
-        args.batch_size,
-        args.autocast,
-        args.allow_pickle_weights,
+    options = stream_options(args)
+    check_backend(args.backend, args.quantize, args.autocast)
+    loader_kwargs = {
+        "model_dir": args.model,
+        "max_length": args.max_seq_length,
+        "stride": args.stride,
+        "batch_size": args.batch_size,
+        "autocast": args.autocast,
+        "allow_pickle_weights": args.allow_pickle_weights,
+        "backend": args.backend,
+        "quantize": args.quantize,
+    }
+    sentences = iter_sentences(args.input, args.input_format)
+    written, resumed = stream_predictions(
+        sentences, load_tagger, loader_kwargs, args.output, _same_sentence, options
     )
-    records = tagger(sentences)
-    atomic_write_lines(args.output, (json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+    print(
+        f"{written + resumed} sentences tagged ({resumed} by an earlier run) -> {args.output}",
+        file=sys.stderr,
+    )
+
+
+def _same_sentence(record: dict, words: list[str]) -> bool:
+    return record.get("words") == words
 
 
 if __name__ == "__main__":

@@ -14,14 +14,15 @@ bfloat16 for a model trained with `--bf16`), so scores match the recipe's predic
 """
 
 import argparse
-import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 
 import torch
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
-from .data.text_files import is_json_file, iter_json_records, read_text
+from .data.text_files import is_json_file, iter_json_lines, iter_lines
 from .errors import ConfigError, DataError, run_main
+from .inference_backends import add_backend_arguments, check_backend, prepare_for_prediction
 from .modeling import (
     add_autocast_argument,
     add_pickle_weights_argument,
@@ -29,7 +30,7 @@ from .modeling import (
     load_trained_classifier,
     resolve_autocast,
 )
-from .reporting import atomic_write_lines
+from .streaming import add_stream_arguments, stream_options, stream_predictions
 
 _POSITIVE_NAMES = ("positive", "pos", "entity", "yes", "true", "good", "chosen", "acceptable", "1")
 
@@ -99,28 +100,48 @@ def load_reward_function(
     max_length: int = 512,
     autocast: str | None = "auto",
     allow_pickle_weights: bool = False,
+    backend: str = "torch",
+    quantize: str = "none",
 ) -> RewardFunction:
+    """`backend` ("torch" or "onnx") and `quantize` ("none" or "int8"): see `mossrl_hf.inference_backends`."""
+    check_backend(backend, quantize, autocast)
     model, tokenizer = load_trained_classifier(
         model_dir, AutoModelForSequenceClassification, allow_pickle_weights
     )
+    if (backend, quantize) != ("torch", "none"):
+        model, autocast = prepare_for_prediction(model, tokenizer, backend, quantize), "none"
     return RewardFunction(model, tokenizer, positive_label, score, batch_size, max_length, autocast)
 
 
-def read_texts(path: str, text_field: str) -> list[str]:
-    if is_json_file(path):
-        texts = []
-        for line, record in iter_json_records(path):
-            if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
-                raise DataError(path, line, f"expected an object with a text field {text_field!r}")
-            texts.append(record[text_field])
-    else:
-        texts = read_text(path).splitlines()
-    for number, text in enumerate(texts, start=1):
-        if not text.strip():
+class ScoredRecords:
+    """Texts -> `{"text", "score"}` records: what the command writes, built once per worker."""
+
+    def __init__(self, **loader_kwargs):
+        self.reward = load_reward_function(**loader_kwargs)
+
+    def __call__(self, texts: list[str]) -> list[dict]:
+        return [{"text": t, "score": s} for t, s in zip(texts, self.reward(texts), strict=True)]
+
+
+def iter_texts(path: str, text_field: str) -> Iterator[tuple[str, str]]:
+    """("PATH:LINE", text) of each input, read lazily: one text a line, or JSON Lines with `text_field`."""
+    count = 0
+    lines = iter_json_lines(path) if is_json_file(path) else iter_lines(path)
+    for number, item in lines:
+        if is_json_file(path):
+            if not isinstance(item, dict) or not isinstance(item.get(text_field), str):
+                raise DataError(path, number, f"expected an object with a text field {text_field!r}")
+            item = item[text_field]
+        if not item.strip():
             raise DataError(path, number, "an empty text (blank lines are not skipped)")
-    if not texts:
+        count += 1
+        yield f"{path}:{number}", item
+    if not count:
         raise DataError(path, 1, "no texts found (the file is empty)")
-    return texts
+
+
+def read_texts(path: str, text_field: str) -> list[str]:
+    return [text for _, text in iter_texts(path, text_field)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,24 +168,32 @@ def main(argv: list[str] | None = None) -> None:
         "--max_length", type=int, default=512, help="Longer texts are truncated (default 512 tokens)."
     )
     add_autocast_argument(parser)
+    add_backend_arguments(parser)
     add_pickle_weights_argument(parser)
+    add_stream_arguments(parser)
     args = parser.parse_args(argv)
-    texts = read_texts(args.input, args.text_field)
-    reward = load_reward_function(
-        args.model,
-        args.positive_label,
-        args.score,
-        args.batch_size,
-        args.max_length,
-        args.autocast,
-        args.allow_pickle_weights,
+    options = stream_options(args)
+    check_backend(args.backend, args.quantize, args.autocast)
+    loader_kwargs = {
+        "model_dir": args.model,
+        "positive_label": args.positive_label,
+        "score": args.score,
+        "batch_size": args.batch_size,
+        "max_length": args.max_length,
+        "autocast": args.autocast,
+        "allow_pickle_weights": args.allow_pickle_weights,
+        "backend": args.backend,
+        "quantize": args.quantize,
+    }
+    texts = iter_texts(args.input, args.text_field)
+    written, resumed = stream_predictions(
+        texts, ScoredRecords, loader_kwargs, args.output, _same_text, options
     )
-    scores = reward(texts)
-    lines = (
-        json.dumps({"text": t, "score": s}, ensure_ascii=False) + "\n"
-        for t, s in zip(texts, scores, strict=True)
-    )
-    atomic_write_lines(args.output, lines)
+    print(f"{written + resumed} texts scored ({resumed} by an earlier run) -> {args.output}", file=sys.stderr)
+
+
+def _same_text(record: dict, text: str) -> bool:
+    return record.get("text") == text
 
 
 if __name__ == "__main__":

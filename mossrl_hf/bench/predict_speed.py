@@ -26,6 +26,7 @@ from typing import Any
 
 from ..data.conll import read_conll
 from ..errors import run_main
+from ..inference_backends import BACKENDS, QUANTIZATIONS
 from ..metrics.ner_metrics import ner_metrics
 from ..reporting import sha256_of, write_json
 from .collect import config_value, read_json
@@ -106,15 +107,26 @@ def time_pipeline(
     ]
 
 
-def load_both(model_dir: Path, max_length: int, stride: int, batch_size: int, device: str):
-    """The tagger and the pipeline on `device`, and how long each took to load."""
+def load_both(
+    model_dir: Path, max_length: int, stride: int, batch_size: int, device: str, backend=("torch", "none")
+):
+    """The tagger (on `backend`: (backend, quantize)) and the pipeline on `device`, and how long each took
+    to load (an exported or quantized tagger's time includes the export and quantization)."""
     from transformers import pipeline
 
     from ..predict import load_tagger
 
     start = time.perf_counter()
-    tagger = load_tagger(str(model_dir), max_length=max_length, stride=stride, batch_size=batch_size)
-    tagger.model.to(device)
+    tagger = load_tagger(
+        str(model_dir),
+        max_length=max_length,
+        stride=stride,
+        batch_size=batch_size,
+        backend=backend[0],
+        quantize=backend[1],
+    )
+    if backend == ("torch", "none"):
+        tagger.model.to(device)
     tagger_load = time.perf_counter() - start
     start = time.perf_counter()
     pipe = pipeline("token-classification", model=str(model_dir), aggregation_strategy="first", device=device)
@@ -129,12 +141,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     sentences, gold = records.words, records.tags
     max_length, stride = _settings(model_dir, args)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    backend = (args.backend, args.quantize)
     tagger, pipe, tagger_load, pipeline_load = load_both(
-        model_dir, max_length, stride, args.batch_size, device
+        model_dir, max_length, stride, args.batch_size, device, backend
     )
 
     tagger_seconds, tagger_tags = time_tagger(tagger, sentences)
     pipeline_seconds, pipeline_tags = time_pipeline(pipe, sentences)
+    float_figures = _float_tagger_figures(model_dir, args, backend, sentences, gold, tagger_seconds)
     same_precision = time_pipeline(pipe, sentences, tagger.autocast)[0] if tagger.autocast else None
     scheme = tagger.word_tagger.scheme
     tagger_scores = ner_metrics(gold, tagger_tags, scheme)
@@ -172,7 +186,40 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "pipeline_strict_f1": pipeline_scores["strict_f1"],
         **comparison,
         "tagger_f1_equals_recipe_test_f1": equal,
+        "backend": args.backend,
+        "quantize": args.quantize,
+        **float_figures,
+        "f1_change_vs_float_tagger": (
+            tagger_scores["f1"] - float_figures["float_tagger_f1"] if float_figures else None
+        ),
     }
+
+
+def _float_tagger_figures(model_dir, args, backend, sentences, gold, tagger_seconds) -> dict[str, Any]:
+    """For an exported or quantized tagger, the float tagger (the recipe's precision) on the same sentences
+    in the same run: its time, its F1, and how far the fast tagger's F1 moved from it."""
+    if backend == ("torch", "none"):
+        return {}
+    from ..predict import load_tagger
+
+    max_length, stride = _settings(model_dir, args)
+    exact = load_tagger(str(model_dir), max_length=max_length, stride=stride, batch_size=args.batch_size)
+    seconds, tags = time_tagger(exact, sentences)
+    scores = ner_metrics(gold, tags, exact.word_tagger.scheme)
+    return {
+        "float_tagger_seconds": seconds,
+        "float_tagger_f1": scores["f1"],
+        "speedup_vs_float_tagger": seconds / tagger_seconds,
+    }
+
+
+def _stream(args: argparse.Namespace) -> dict[str, Any]:
+    from .predict_stream import measure_stream
+
+    sizes = [int(size) for size in args.stream_sizes.split(",")]
+    flags = ["--backend", args.backend, "--quantize", args.quantize, "--batch_size", str(args.batch_size)]
+    work = Path(args.output).parent / "stream-work"
+    return {"model": args.model, **measure_stream(args.model, args.test_file, sizes, work, flags)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -187,8 +234,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_seq_length", type=int, default=None, help="Default: the recipe's.")
     parser.add_argument("--stride", type=int, default=None, help="Default: the recipe's.")
     parser.add_argument("--batch_size", type=int, default=64, help="Tagger batch size.")
+    parser.add_argument("--backend", choices=BACKENDS, default="torch", help="The tagger's backend.")
+    parser.add_argument("--quantize", choices=QUANTIZATIONS, default="none", help="The tagger's weights.")
+    parser.add_argument(
+        "--stream_sizes",
+        default=None,
+        help="Instead: time `python -m mossrl_hf.predict` over the test sentences repeated to each of these "
+        "sizes (e.g. 50000,500000) and record each run's peak RSS (mossrl_hf.bench.predict_stream).",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.stream_sizes:
+        result = _stream(args)
+        write_json(args.output, result)
+        logger.info("peak RSS ratio %.3f over %s", result["rss_ratio_largest_to_smallest"], args.stream_sizes)
+        return
     result = measure(args)
     write_json(args.output, result)
     logger.info(

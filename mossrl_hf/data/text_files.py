@@ -22,12 +22,8 @@ def read_text(path: str) -> str:
     """The whole file as text (gzip'd when it ends in .gz); not UTF-8 is an error at its line. A leading
     byte-order mark is dropped: editors on Windows write one, and it would otherwise stick to the first word
     or column name."""
-    file_path = Path(path)
-    if file_path.is_dir():
-        raise DataError(path, None, "is a directory, not a file")
-    if not file_path.is_file():
-        raise DataError(path, None, "file not found")
-    raw = file_path.read_bytes()
+    _check_is_file(path)
+    raw = Path(path).read_bytes()
     if path.endswith(".gz"):
         raw = _gunzip(path, raw)
     try:
@@ -37,6 +33,45 @@ def read_text(path: str) -> str:
         bad = raw[error.start : error.start + 4]
         raise DataError(path, line, f"not UTF-8 text (byte {bad[:1]!r} at offset {error.start})") from None
     return text.removeprefix("\ufeff")
+
+
+def iter_lines(path: str) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line) lazily, so memory does not grow with the file: gzip'd when the name ends
+    in .gz, lines end at a newline only (a trailing carriage return is dropped), a leading byte-order mark is
+    dropped, and a line that is not UTF-8 is an error at its line, as in `read_text`."""
+    _check_is_file(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    offset = 0
+    try:
+        with opener(path, "rb") as stream:
+            for number, raw in enumerate(stream, start=1):
+                yield number, _decode_line(path, number, raw, offset)
+                offset += len(raw)
+    except EOFError:
+        raise DataError(path, None, "truncated gzip file (it ends before its compressed data does)") from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise DataError(path, None, f"not a valid gzip file ({error})") from None
+
+
+def _decode_line(path: str, number: int, raw: bytes, offset: int) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        bad = raw[error.start : error.start + 1]
+        raise DataError(
+            path, number, f"not UTF-8 text (byte {bad!r} at offset {offset + error.start})"
+        ) from None
+    if number == 1:
+        text = text.removeprefix("\ufeff")
+    return text.removesuffix("\n").removesuffix("\r")
+
+
+def _check_is_file(path: str) -> None:
+    file_path = Path(path)
+    if file_path.is_dir():
+        raise DataError(path, None, "is a directory, not a file")
+    if not file_path.is_file():
+        raise DataError(path, None, "file not found")
 
 
 def _gunzip(path: str, raw: bytes) -> bytes:
@@ -59,6 +94,25 @@ def iter_json_records(path: str) -> Iterator[tuple[int, Any]]:
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(path, number, f"malformed JSON: {error.msg} (column {error.colno})") from None
+        except RecursionError:
+            raise DataError(path, number, "malformed JSON: nested too deeply") from None
+
+
+def iter_json_lines(path: str) -> Iterator[tuple[int, Any]]:
+    """(line, record) from a JSON Lines file read lazily (memory does not grow with the file); a file that
+    holds one JSON array is read whole by `iter_json_records`. Blank lines are skipped, as there."""
+    first = True
+    for number, line in iter_lines(path):
+        if not line.strip():
+            continue
+        if first and line.lstrip().startswith("["):
+            yield from iter_json_records(path)
+            return
+        first = False
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as error:
