@@ -244,8 +244,9 @@ def search(
     for name, value in best.hyperparameters.items():
         if name in TRAINING_KEYS:
             setattr(args, name, type(getattr(args, name))(value))
-    best_peft = dataclasses.replace(peft_args, **_peft_values(best.hyperparameters))
-    trainer.model_init = lambda: build_model(best_peft)
+    for name, value in _peft_values(best.hyperparameters).items():
+        setattr(peft_args, name, value)  # in place: the model card and the final model use them
+    trainer.model_init = lambda: build_model(peft_args)
     for number in pruner.pruned:
         trials.get(number, {})["pruned"] = True
     lines = [
