@@ -126,9 +126,18 @@ def parse_parameter(name: str, value: Any, where: str) -> Parameter:
     return Parameter(name, kind, low=low, high=high, log=log)
 
 
-def load_space(path: str | None, task: str) -> list[Parameter]:
-    """The search space of `path` (a YAML file), or the task's default space."""
-    raw = DEFAULT_SPACES[task] if path is None else load_yaml_config(path)
+def load_space(path: str | None, task: str, fixed: set[str] = frozenset()) -> list[Parameter]:
+    """The search space of `path` (a YAML file; it searches what it names, whatever else was set), or the
+    task's default space without the options the user set (`fixed`: those keep the user's value)."""
+    if path is None:
+        raw = {name: value for name, value in DEFAULT_SPACES[task].items() if name not in fixed}
+        if not raw:
+            raise ConfigError(
+                f"--hp_search_trials: every option of the default space is set "
+                f"({', '.join(DEFAULT_SPACES[task])}); give --hp_search_space FILE.yaml"
+            )
+    else:
+        raw = load_yaml_config(path)
     known = {**TRAINING_KEYS, **PEFT_KEYS}
     if not raw:
         raise ConfigError(f"--hp_search_space {path}: no option to search")
@@ -141,9 +150,11 @@ def load_space(path: str | None, task: str) -> list[Parameter]:
     return parameters
 
 
-def check_space(path: str | None, task: str, peft_method: str) -> list[Parameter]:
+def check_space(
+    path: str | None, task: str, peft_method: str, fixed: set[str] = frozenset()
+) -> list[Parameter]:
     """Load the space and check that each PEFT option acts on the run's --peft_method."""
-    space = load_space(path, task)
+    space = load_space(path, task, fixed)
     for parameter in space:
         methods = PEFT_KEY_METHODS.get(parameter.name)
         if methods and peft_method not in methods:
@@ -184,14 +195,17 @@ def objective_of(args, task: str) -> str:
     return name if name.startswith("eval_") else f"eval_{name}"
 
 
-def train_and_save(trainer, task: str, peft_args, build_model: Callable[[Any], Any]) -> dict[str, Any]:
+def train_and_save(trainer, parsed, task: str, build_model: Callable[[Any], Any]) -> dict[str, Any]:
     """runtime.train_and_save, after a search when --hp_search_trials asks for one (the final run's figures
-    then also carry the best trial's number and dev figure)."""
+    then also carry the best trial's number and dev figure). `build_model(peft_args)` is the recipe's own
+    model building, run again for each trial."""
     from . import runtime
 
     record = None
+    peft_args = next(value for value in parsed.values if type(value).__name__ == "PeftArguments")
     if trainer.args.hp_search_trials:
-        record = search(trainer, task, peft_args, build_model, objective_of(trainer.args, task))
+        objective = objective_of(trainer.args, task)
+        record = search(trainer, task, peft_args, build_model, objective, parsed.explicit)
     results = runtime.train_and_save(trainer, peft_args.merge_lora)
     if record is not None:
         results.update(hp_search_best_trial=record["best_trial"], hp_search_best_value=record["best_value"])
@@ -199,14 +213,14 @@ def train_and_save(trainer, task: str, peft_args, build_model: Callable[[Any], A
 
 
 def search(
-    trainer, task: str, peft_args, build_model: Callable[[Any], Any], objective: str
+    trainer, task: str, peft_args, build_model: Callable[[Any], Any], objective: str, fixed: set[str]
 ) -> dict[str, Any]:
     """Run the trials, write hp_search.jsonl, leave `trainer` set up for the final run with the best values
     (its args changed, its model rebuilt by `model_init` when it trains). Returns the search's record."""
     import optuna
 
     args = trainer.args
-    space = check_space(args.hp_search_space, task, peft_args.peft_method)
+    space = check_space(args.hp_search_space, task, peft_args.peft_method, fixed)
     trials: dict[int, dict[str, Any]] = {}
 
     def hp_space(trial) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def setup_run(parsed: ParsedArgs, task: str) -> None:
     check_model_selection(training_args, parsed.explicit, task)
     metric_modules.load_metric(training_args.metric, task)  # a --metric that loads nothing: refused now
     if training_args.hp_search_trials:
-        hp_search.check_space(training_args.hp_search_space, task, peft_args.peft_method)
+        hp_search.check_space(training_args.hp_search_space, task, peft_args.peft_method, parsed.explicit)
 
 
 def check_model_selection(args: TrainingArguments, explicit: set[str], task: str) -> None:

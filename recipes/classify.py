@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     results = {}
     if training_args.do_train:
-        results = hp_search.train_and_save(trainer, "classification", peft_args, build_model)
+        results = hp_search.train_and_save(trainer, parsed, "classification", build_model)
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
         if wanted:
             results.update(classification.score_split(trainer, splits[split_name], labels))

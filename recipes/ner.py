@@ -71,9 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
         preprocess_logits_for_metrics=ner.log_probabilities,
     )
 
-    results = (
-        hp_search.train_and_save(trainer, "ner", peft_args, build_model) if training_args.do_train else {}
-    )
+    results = hp_search.train_and_save(trainer, parsed, "ner", build_model) if training_args.do_train else {}
     if training_args.do_eval:
         results.update(ner.score_split(trainer, splits["validation"], tagger))
     if training_args.do_predict:

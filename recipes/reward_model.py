@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     results = {}
     if training_args.do_train:
-        results = hp_search.train_and_save(trainer, "reward_model", peft_args, build_model) | {
+        results = hp_search.train_and_save(trainer, parsed, "reward_model", build_model) | {
             "train_truncated_pairs": splits["train"].truncated
         }
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):

@@ -150,3 +150,11 @@ def test_bad_inputs_are_one_line_before_training(ner_recipe, tiny_bert_dir, tmp_
     line = _refused(ner_recipe, argv, capsys)
     assert message in line and "\n" not in line
     assert not (Path(tmp_path / "run") / "train_results.json").exists()
+
+
+def test_the_default_space_leaves_out_what_the_user_set():
+    names = {p.name for p in hp_search.load_space(None, "ner", {"num_train_epochs", "learning_rate"})}
+    assert names == {"per_device_train_batch_size", "warmup_steps"}
+    every = set(hp_search.DEFAULT_SPACES["ner"])
+    with pytest.raises(ConfigError, match="every option of the default space is set"):
+        hp_search.load_space(None, "ner", every)
