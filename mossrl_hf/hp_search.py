@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .cli import load_yaml_config
 from .errors import ConfigError
 from .reporting import atomic_write_lines, write_json
@@ -169,22 +171,39 @@ def _peft_values(values: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if name in PEFT_KEYS}
 
 
-def _recording_pruner(seed_trials: int):
-    """optuna's median pruner, remembering which trials it stopped (for hp_search.jsonl)."""
+def _median_pruner(startup_trials: int):
+    """The median rule (stop a trial whose latest evaluation is worse than the median of the finished trials'
+    evaluations at the same point), where the same point is the n-th evaluation, not the same step: trials
+    with other batch sizes evaluate at other steps, and optuna's MedianPruner would compare nothing. It
+    remembers the trials it stopped, for hp_search.jsonl."""
     import optuna
 
-    class RecordingPruner(optuna.pruners.MedianPruner):
-        pruned: set[int] = set()
+    class EvaluationMedianPruner(optuna.pruners.BasePruner):
+        def __init__(self):
+            self.pruned: set[int] = set()
 
         def prune(self, study, trial) -> bool:
-            decision = super().prune(study, trial)
-            if decision:
+            if not trial.intermediate_values:
+                return False
+            done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+            finished = study.get_trials(deepcopy=False, states=done)
+            count = len(trial.intermediate_values)
+            earlier = [
+                [value for _, value in sorted(other.intermediate_values.items())][count - 1]
+                for other in finished
+                if len(other.intermediate_values) >= count
+            ]
+            if len(finished) < startup_trials or not earlier:
+                return False
+            latest = trial.intermediate_values[max(trial.intermediate_values)]
+            median = float(np.median(earlier))
+            maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+            if latest < median if maximize else latest > median:
                 self.pruned.add(trial.number)
-            return decision
+                return True
+            return False
 
-    pruner = RecordingPruner(n_startup_trials=seed_trials, n_warmup_steps=0)
-    pruner.pruned = set()
-    return pruner
+    return EvaluationMedianPruner()
 
 
 def objective_of(args, task: str) -> str:
@@ -242,7 +261,7 @@ def search(
     kept = {name: getattr(args, name) for name in (*TRAINING_KEYS, "save_strategy")}
     if not args.load_best_model_at_end:
         args.save_strategy = "no"  # trials' checkpoints would only fill output_dir/run-N
-    pruner = _recording_pruner(seed_trials=min(5, max(1, args.hp_search_trials // 4)))
+    pruner = _median_pruner(startup_trials=min(5, max(1, args.hp_search_trials // 4)))
     trainer.model_init = model_init
     best = trainer.hyperparameter_search(
         hp_space=hp_space,

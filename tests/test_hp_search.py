@@ -158,3 +158,22 @@ def test_the_default_space_leaves_out_what_the_user_set():
     every = set(hp_search.DEFAULT_SPACES["ner"])
     with pytest.raises(ConfigError, match="every option of the default space is set"):
         hp_search.load_space(None, "ner", every)
+
+
+def test_the_pruner_compares_the_nth_evaluation_across_batch_sizes():
+    import optuna
+
+    pruner = hp_search._median_pruner(startup_trials=1)
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    reports = {0: [(10, 0.5), (20, 0.6)], 1: [(7, 0.2), (14, 0.9)], 2: [(5, 0.7), (10, 0.8)]}
+
+    def objective(trial):
+        for step, value in reports[trial.number]:  # other batch sizes: other steps per epoch
+            trial.report(value, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return value
+
+    study.optimize(objective, n_trials=3)
+    states = [trial.state.name for trial in study.trials]
+    assert states == ["COMPLETE", "PRUNED", "COMPLETE"] and pruner.pruned == {1}
