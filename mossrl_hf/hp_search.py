@@ -207,10 +207,11 @@ def _median_pruner(startup_trials: int):
 
 
 def objective_of(args, task: str) -> str:
-    """The dev figure a search maximises: --metric_for_best_model when set, else the task's main metric."""
+    """The dev figure a search optimises: --metric_for_best_model when set, else the task's main metric."""
     from .model_card import TASKS
 
-    name = args.metric_for_best_model or TASKS[task].metrics[0]
+    # With another evaluate module (--metric) only the loss is sure to exist.
+    name = args.metric_for_best_model or ("loss" if args.metric else TASKS[task].metrics[0])
     return name if name.startswith("eval_") else f"eval_{name}"
 
 
