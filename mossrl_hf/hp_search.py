@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from transformers.trainer_utils import SaveStrategy
 
 from .cli import load_yaml_config
 from .errors import ConfigError
@@ -261,7 +262,7 @@ def search(
 
     kept = {name: getattr(args, name) for name in (*TRAINING_KEYS, "save_strategy")}
     if not args.load_best_model_at_end:
-        args.save_strategy = "no"  # trials' checkpoints would only fill output_dir/run-N
+        args.save_strategy = SaveStrategy.NO  # trials' checkpoints would only fill output_dir/run-N
     pruner = _median_pruner(startup_trials=min(5, max(1, args.hp_search_trials // 4)))
     trainer.model_init = model_init
     best = trainer.hyperparameter_search(
@@ -281,11 +282,20 @@ def search(
     for name, value in _peft_values(best.hyperparameters).items():
         setattr(peft_args, name, value)  # in place: the model card and the final model use them
     trainer.model_init = lambda: build_model(peft_args)
-    for number in pruner.pruned:
-        trials.get(number, {})["pruned"] = True
+    logger.info(
+        "hyperparameter search: best trial %s, %s %.4f, %s",
+        best.run_id,
+        objective,
+        best.objective,
+        best.hyperparameters,
+    )
+    return _write_record(args, trials, pruner.pruned, space, best, objective)
+
+
+def _write_record(args, trials: dict, pruned: set[int], space: list[Parameter], best, objective: str) -> dict:
+    """hp_search.jsonl (one line per trial) and the search's record in run_config.json; returns the record."""
     lines = [
-        json.dumps({**record, "pruned": record.get("pruned", False)}) + "\n"
-        for _, record in sorted(trials.items())
+        json.dumps({**record, "pruned": number in pruned}) + "\n" for number, record in sorted(trials.items())
     ]
     record = {
         "trials": args.hp_search_trials,
@@ -301,11 +311,4 @@ def search(
         config_path = output / "run_config.json"
         config = json.loads(config_path.read_text()) if config_path.is_file() else {}
         write_json(config_path, {**config, "hp_search": record})
-    logger.info(
-        "hyperparameter search: best trial %s, %s %.4f, %s",
-        best.run_id,
-        objective,
-        best.objective,
-        best.hyperparameters,
-    )
     return record
