@@ -146,6 +146,37 @@ class RecipeTrainingArguments(TrainingArguments):
             "embeddings lowest."
         },
     )
+    metric: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": "An evaluate module to score with instead of the task's own (mossrl_hf/metrics/): a path "
+            "to a module file or folder, or a Hub id (online, or cached offline)."
+        },
+    )
+    bootstrap_samples: int = field(
+        default=1000,
+        metadata={
+            "help": "Resamples of the test sentences/examples for the 95% confidence interval of each "
+            "headline "
+            "test figure (test_<metric>_ci95 in all_results.json); 0 turns it off."
+        },
+    )
+    hp_search_trials: int = field(
+        default=0,
+        metadata={
+            "help": "Hyperparameter search (optuna) with this many trials before the final run, maximising "
+            "the "
+            "dev metric; trials in hp_search.jsonl, the best parameters in run_config.json. 0: no search."
+        },
+    )
+    hp_search_space: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": "YAML search space for --hp_search_trials (examples: "
+            "recipes/configs/<task>/hp_space.yaml). "
+            "Default: the recipe's space of learning rate, batch size, epochs and warmup."
+        },
+    )
     # Trainer would create the Hub repository at start-up and push on every save; the recipes push the
     # finished output_dir once, at the end (mossrl_hf.hub), so `push_to_hub` is kept here instead.
     push_to_hub_at_end: bool = field(default=False, init=False)
@@ -160,6 +191,14 @@ class RecipeTrainingArguments(TrainingArguments):
             raise ConfigError(
                 "--early_stopping_patience needs --load_best_model_at_end (drop the false value)"
             )
+        if self.bootstrap_samples < 0:
+            raise ConfigError(f"--bootstrap_samples must be 0 (off) or more, not {self.bootstrap_samples}")
+        if self.hp_search_trials < 0:
+            raise ConfigError(
+                f"--hp_search_trials must be 0 (no search) or more, not {self.hp_search_trials}"
+            )
+        if self.hp_search_space is not None and not self.hp_search_trials:
+            raise ConfigError("--hp_search_space needs --hp_search_trials N (the number of trials)")
         decay = self.layerwise_lr_decay
         if decay is not None and not 0.0 < decay <= 1.0:
             raise ConfigError(f"--layerwise_lr_decay must be in (0, 1], not {decay}")

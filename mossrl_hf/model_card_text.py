@@ -112,6 +112,13 @@ def _cell(value: Any, precise: bool = True) -> str:
     return str(value).replace("|", "\\|")
 
 
+def _figure(results: dict[str, Any], key: str) -> str:
+    """A figure, with its 95% bootstrap interval beside it when the run computed one."""
+    interval = results.get(f"{key}_ci95")
+    cell = _cell(results.get(key, "-"))
+    return f"{cell} [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else cell
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = [header, ["---"] * len(header), *rows]
     return "\n".join("| " + " | ".join(line) + " |" for line in lines)
@@ -239,8 +246,13 @@ def _results_section(inputs: CardInputs, task: Task, splits: list[tuple[str, str
     results, parts = inputs.results, ["## Results"]
     metrics = [m for m in task.metrics if any(f"{prefix}_{m}" in results for prefix, _ in splits)]
     header = ["split", *(metric_title(inputs.task, metric, inputs.labels) for metric in metrics)]
-    rows = [[split, *(_cell(results.get(f"{p}_{m}", "-")) for m in metrics)] for p, split in splits]
+    rows = [[split, *(_figure(results, f"{p}_{m}") for m in metrics)] for p, split in splits]
     parts.append(_table(header, rows))
+    if any(key.endswith("_ci95") for key in results):
+        parts.append(
+            "Brackets: the 95% bootstrap confidence interval over the test sentences or examples (percentile "
+            "interval of --bootstrap_samples resamples, seeded with the run's seed)."
+        )
     if inputs.task == "ner":
         parts.append(
             "Entity scores are seqeval's, conlleval-compatible; strict: seqeval's strict mode, where an "

@@ -13,10 +13,11 @@ import transformers
 from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import IntervalStrategy
 
-from . import hub, launching, reporting
+from . import hp_search, hub, launching, reporting
 from .adapters import check_method_supported, count_parameters
 from .cli import ParsedArgs, to_plain_dict
 from .errors import ConfigError
+from .metrics import modules as metric_modules
 from .model_card import TASKS, CardInputs, hyperparameters, model_name_for, write_model_card
 from .plots import write_run_plots
 from .training.resuming import last_complete_checkpoint
@@ -71,7 +72,12 @@ def setup_run(parsed: ParsedArgs, task: str) -> None:
             f"--case_markers adds token embeddings, which a --peft_method {peft_args.peft_method} adapter "
             "does not save: use it with none, bitfit, freeze or head_only"
         )
-    check_model_selection(training_arguments(parsed), parsed.explicit, task)
+    training_args = training_arguments(parsed)
+    check_model_selection(training_args, parsed.explicit, task)
+    if hasattr(training_args, "hp_search_trials"):  # the encoder recipes: metric modules and search
+        metric_modules.load_metric(training_args.metric, task)  # a --metric that loads nothing: refused now
+        if training_args.hp_search_trials:
+            hp_search.check_space(training_args.hp_search_space, task, peft_args.peft_method, parsed.explicit)
 
 
 def training_arguments(parsed: ParsedArgs) -> TrainingArguments:
@@ -85,6 +91,10 @@ def check_model_selection(args: TrainingArguments, explicit: set[str], task: str
     if not (args.load_best_model_at_end or args.save_strategy == "best"):
         return
     produced = (*TASKS[task].metrics, "loss")
+    if getattr(args, "metric", None):  # another module's figures: only the loss is known to exist
+        if "metric_for_best_model" not in explicit:
+            args.metric_for_best_model, args.greater_is_better = "loss", False
+        return
     if "metric_for_best_model" not in explicit:
         args.metric_for_best_model = produced[0]
         if "greater_is_better" not in explicit:
@@ -155,6 +165,12 @@ def plan_stages(args: TrainingArguments, explicit: set[str], splits: set[str]) -
         args.eval_strategy = IntervalStrategy.NO
         if "do_eval" not in explicit:
             args.do_eval = False
+    if args.hp_search_trials and "validation" not in splits:
+        raise ConfigError(
+            "--hp_search_trials needs a validation split to score trials (give --validation_file)"
+        )
+    if args.hp_search_trials and not args.do_train:
+        raise ConfigError("--hp_search_trials needs training (drop --do_train false)")
     for flag, split in _STAGES.items():
         if getattr(args, flag) and split not in splits:
             raise ConfigError(f"--{flag} needs a {split} split (give the {split} data)")
@@ -241,6 +257,11 @@ def score_split(
     else:
         metrics = trainer.predict(dataset, metric_key_prefix=prefix).metrics
     metrics.update({f"{prefix}_{key}": value for key, value in (extra or {}).items()})
+    samples = getattr(trainer.args, "bootstrap_samples", 0)
+    if prefix == "test" and samples and hasattr(compute_metrics, "intervals"):
+        # Seeded by the run's seed: the same run gives the same intervals.
+        found = compute_metrics.intervals(samples, trainer.args.seed)
+        metrics.update({f"test_{name}_ci95": interval for name, interval in found.items()})
     trainer.log_metrics(prefix, {key: value for key, value in metrics.items() if not isinstance(value, list)})
     save_metrics(trainer, prefix, metrics)
     return prefix, metrics

@@ -13,7 +13,7 @@ Every transformers.TrainingArguments flag works; `--help` lists them all.
 
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
 
-from mossrl_hf import modeling, runtime
+from mossrl_hf import hp_search, modeling, runtime
 from mossrl_hf.adapters import apply_peft
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import (
@@ -48,10 +48,13 @@ def main(argv: list[str] | None = None) -> dict:
     labels = resolve_class_labels(data, data_args, model_labels, training=training_args.do_train)
 
     # Model (+ adapter or frozen parts) and features.
+    def build_model(peft: PeftArguments):  # also each hyperparameter-search trial's model_init
+        model = modeling.load_classifier(model_args, labels, AutoModelForSequenceClassification, tokenizer)
+        return apply_peft(model, peft, "SEQ_CLS", modeling.model_path(model_args))
+
     set_seed(training_args.seed)
     tokenizer = modeling.load_tokenizer(model_args)
-    model = modeling.load_classifier(model_args, labels, AutoModelForSequenceClassification, tokenizer)
-    model = apply_peft(model, peft_args, "SEQ_CLS", modeling.model_path(model_args))
+    model = build_model(peft_args)
     splits = classification.build_splits(
         data, tokenizer, labels, data_args, runtime.needed_splits(training_args)
     )
@@ -65,11 +68,13 @@ def main(argv: list[str] | None = None) -> dict:
         eval_dataset=validation.features if validation else None,
         processing_class=tokenizer,
         callbacks=runtime.training_callbacks(training_args),
-        compute_metrics=classification.ClassificationMetrics(labels),
+        compute_metrics=classification.ClassificationMetrics(labels, training_args.metric),
         class_weights=classification.class_weights(data_args.class_weights, data.get("train"), labels),
     )
 
-    results = runtime.train_and_save(trainer, peft_args.merge_lora) if training_args.do_train else {}
+    results = {}
+    if training_args.do_train:
+        results = hp_search.train_and_save(trainer, parsed, "classification", build_model)
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
         if wanted:
             results.update(classification.score_split(trainer, splits[split_name], labels))

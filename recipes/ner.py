@@ -13,7 +13,7 @@ Every transformers.TrainingArguments flag works; `--help` lists them all.
 
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, set_seed
 
-from mossrl_hf import modeling, runtime
+from mossrl_hf import hp_search, modeling, runtime
 from mossrl_hf.adapters import apply_peft
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import ModelArguments, NerDataArguments, PeftArguments, RecipeTrainingArguments
@@ -46,11 +46,14 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Model (+ adapter or frozen parts), then features: windows of sub-tokens, the first piece of each
     # word labelled.
+    def build_model(peft: PeftArguments):  # also each hyperparameter-search trial's model_init
+        model = modeling.load_classifier(model_args, labels, AutoModelForTokenClassification, tokenizer)
+        ner.remember_decoding(model, tagger)
+        return apply_peft(model, peft, "TOKEN_CLS", modeling.model_path(model_args))
+
     set_seed(training_args.seed)
     tokenizer = modeling.load_tokenizer(model_args)
-    model = modeling.load_classifier(model_args, labels, AutoModelForTokenClassification, tokenizer)
-    ner.remember_decoding(model, tagger)
-    model = apply_peft(model, peft_args, "TOKEN_CLS", modeling.model_path(model_args))
+    model = build_model(peft_args)
     splits = ner.build_splits(data, tokenizer, labels, data_args, runtime.needed_splits(training_args))
 
     validation = splits.get("validation")
@@ -62,11 +65,13 @@ def main(argv: list[str] | None = None) -> dict:
         eval_dataset=validation.model_inputs if validation else None,
         processing_class=tokenizer,
         callbacks=runtime.training_callbacks(training_args),
-        compute_metrics=ner.WordLevelNerMetrics(validation, tagger) if validation else None,
+        compute_metrics=ner.WordLevelNerMetrics(validation, tagger, training_args.metric)
+        if validation
+        else None,
         preprocess_logits_for_metrics=ner.log_probabilities,
     )
 
-    results = runtime.train_and_save(trainer, peft_args.merge_lora) if training_args.do_train else {}
+    results = hp_search.train_and_save(trainer, parsed, "ner", build_model) if training_args.do_train else {}
     if training_args.do_eval:
         results.update(ner.score_split(trainer, splits["validation"], tagger))
     if training_args.do_predict:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from transformers import AutoModelForSequenceClassification, set_seed
 
-from mossrl_hf import modeling, reporting, runtime
+from mossrl_hf import hp_search, modeling, reporting, runtime
 from mossrl_hf.adapters import apply_peft
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import ModelArguments, PeftArguments, PreferenceDataArguments, RecipeTrainingArguments
@@ -46,10 +46,15 @@ def main(argv: list[str] | None = None) -> dict:
         reporting.write_json(Path(training_args.output_dir) / "held_out_split.json", held_out)
 
     # Model (+ adapter or frozen parts) and features.
+    def build_model(peft: PeftArguments):  # also each hyperparameter-search trial's model_init
+        model = modeling.load_classifier(
+            model_args, REWARD_LABELS, AutoModelForSequenceClassification, tokenizer
+        )
+        return apply_peft(model, peft, "SEQ_CLS", modeling.model_path(model_args))
+
     set_seed(training_args.seed)
     tokenizer = modeling.load_tokenizer(model_args)
-    model = modeling.load_classifier(model_args, REWARD_LABELS, AutoModelForSequenceClassification, tokenizer)
-    model = apply_peft(model, peft_args, "SEQ_CLS", modeling.model_path(model_args))
+    model = build_model(peft_args)
     needed = runtime.needed_splits(training_args)
     splits = {
         name: preference.build_pair_features(
@@ -67,13 +72,13 @@ def main(argv: list[str] | None = None) -> dict:
         eval_dataset=splits["validation"].features if "validation" in splits else None,
         processing_class=tokenizer,
         callbacks=runtime.training_callbacks(training_args),
-        compute_metrics=preference.PairwiseMetrics(),
+        compute_metrics=preference.PairwiseMetrics(training_args.metric),
         center_rewards_coefficient=data_args.center_rewards_coefficient,
     )
 
     results = {}
     if training_args.do_train:
-        results = runtime.train_and_save(trainer, peft_args.merge_lora) | {
+        results = hp_search.train_and_save(trainer, parsed, "reward_model", build_model) | {
             "train_truncated_pairs": splits["train"].truncated
         }
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):

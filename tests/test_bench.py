@@ -436,3 +436,51 @@ def test_a_method_comparison_reports_parameters_and_size(tiny_bert_dir, tmp_path
     share = f"{bitfit['trainable']:,} ({bitfit['trainable'] / bitfit['total']:.2%})"
     assert f"| ner-bitfit | bitfit | {share} |" in text
     assert (tmp_path / "out" / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_seeds_give_each_arm_mean_and_std_and_a_paired_difference(tiny_suite, tiny_bert_dir, tmp_path):
+    import statistics
+
+    output = tmp_path / "seeds"
+    argv = bench_args(
+        tiny_suite, tiny_bert_dir, output, "--only", "ner-reference,ner-optimized", "--seeds", "42,43"
+    )
+    assert bench_main(argv) == 0
+    results = json.loads((output / "results.json").read_text())
+    records = {record["name"]: record for record in results["entries"]}
+    assert list(records) == [
+        "ner-reference-seed42",
+        "ner-reference-seed43",
+        "ner-optimized-seed42",
+        "ner-optimized-seed43",
+    ]
+    assert records["ner-optimized-seed43"]["compare_to"] == "ner-reference-seed43"
+    arms = results["over_seeds"]["arms"]
+    for arm in ("ner-reference", "ner-optimized"):
+        values = [records[f"{arm}-seed{seed}"]["metric_value"] for seed in (42, 43)]
+        assert arms[arm]["seeds"] == [42, 43] and arms[arm]["values"] == values
+        assert arms[arm]["mean"] == pytest.approx(statistics.fmean(values))
+        assert arms[arm]["std"] == pytest.approx(statistics.stdev(values))
+    (paired,) = results["over_seeds"]["paired"]
+    assert (paired["entry"], paired["reference"], paired["seeds"]) == (
+        "ner-optimized",
+        "ner-reference",
+        [42, 43],
+    )
+    # Counts read back from the runs' test_predictions.conll reproduce the recipes' own test_f1.
+    assert paired["difference"] == pytest.approx(
+        arms["ner-optimized"]["mean"] - arms["ner-reference"]["mean"]
+    )
+    low, high = paired["ci95"]
+    assert low <= paired["difference"] <= high
+    assert paired["verdict"] == ("better" if low > 0 else "worse" if high < 0 else "no difference measured")
+    text = (output / "results.md").read_text()
+    assert "## Over seeds" in text and paired["verdict"] in text
+
+
+@pytest.mark.parametrize("seeds", ["42,x", "42,42", ","])
+def test_bad_seeds_are_refused(seeds):
+    from mossrl_hf.bench.suite import parse_seeds
+
+    with pytest.raises(ConfigError, match=f"--seeds {seeds}: expected"):
+        parse_seeds(seeds)

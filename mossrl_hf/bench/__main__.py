@@ -4,6 +4,7 @@
     python -m mossrl_hf.bench --suite full --only ner-reference,ner-optimized
     python -m mossrl_hf.bench --suite my_suite.yaml --model path/to/model --extra num_train_epochs=1
     python -m mossrl_hf.bench --suite quick --check ner-reference     # exit 1 if two runs differ
+    python -m mossrl_hf.bench --suite quick --only ner-reference,ner-optimized --seeds 42,43,44
     python -m mossrl_hf.bench --suite quick --list
     python -m mossrl_hf.bench --compare A/results.json B/results.json
 
@@ -25,7 +26,7 @@ from .check import check_entry, check_text
 from .compare import compare_text
 from .harness import missing_files, run_suite, write_results
 from .runner import Workspace, child_environment
-from .suite import load_suite, parse_extra, select, suite_path
+from .suite import load_suite, parse_extra, parse_seeds, select, suite_path
 
 logger = logging.getLogger("mossrl_hf.bench")
 
@@ -47,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only", default=None, help="Comma-separated entry names (and the entries they need)."
+    )
+    parser.add_argument(
+        "--seeds",
+        default=None,
+        help="Comma-separated seeds, e.g. 42,43,44: every recipe entry runs once per seed; the report gives "
+        "each arm's mean and std and a paired bootstrap of ours vs the reference.",
     )
     parser.add_argument("--model", default=None, help="model_name_or_path for every recipe entry.")
     parser.add_argument(
@@ -111,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     root = find_repo_root()
     data_dir = _data_dir(args.data_dir, root)
-    suite = load_suite(args.suite, data_dir, _model(args.model), parse_extra(args.extra))
+    suite = load_suite(
+        args.suite, data_dir, _model(args.model), parse_extra(args.extra), parse_seeds(args.seeds)
+    )
     if args.list:
         print(list_entries(suite))
         return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..reporting import atomic_write_text, sha256_of, write_json
-from . import report
+from . import report, seeds
 from .machine import bench_environment, run_thread_counts
 from .runner import Workspace, run_entries
 from .suite import Entry, Suite
@@ -67,6 +67,7 @@ def run_suite(
         "environment": environment,
         "entries": records,
         "ratios": ratios,
+        "over_seeds": {"arms": seeds.arm_summaries(records), "paired": seeds.paired_comparisons(records)},
         "summary": summary(records),
     }
 

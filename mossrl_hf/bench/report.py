@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from . import seeds
 from .suite import PREDICT_SPEED_KIND, target_met
 
 logger = logging.getLogger(__name__)
@@ -269,6 +270,9 @@ def markdown(results: dict[str, Any]) -> str:
         lines += _ratio_table(results, {record["name"]: record for record in records})
     if _is_method_comparison(records):
         lines += _method_table(results, records)
+    over_seeds = results.get("over_seeds") or {}
+    if over_seeds.get("paired") or any(len(arm["values"]) > 1 for arm in over_seeds.get("arms", {}).values()):
+        lines += seeds.markdown(over_seeds["arms"], over_seeds["paired"])
     speed = [r for r in records if r["kind"] == PREDICT_SPEED_KIND and r["status"] == "ok"]
     if speed:
         lines += _predict_speed_table(speed)

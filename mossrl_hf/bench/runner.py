@@ -148,6 +148,7 @@ def _description(entry: Entry) -> dict[str, Any]:
         "method": entry.method,
         "reference": entry.reference,
         "seed": entry.seed,
+        "base_name": entry.base_name or entry.name,
         "compare_to": entry.compare_to,
         "model_from": entry.model_from,
         "metric": entry.metric,

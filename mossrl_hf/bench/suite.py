@@ -91,7 +91,7 @@ class Suite:
 
     def entry(self, name: str) -> Entry:
         for entry in self.entries:
-            if entry.name == name:
+            if name in (entry.name, entry.base_name):
                 return entry
         raise ConfigError(f"suite {self.name}: no entry {name!r} (entries: {', '.join(self.names)})")
 
@@ -120,6 +120,19 @@ def substitute(value: Any, data_dir: str) -> Any:
     if isinstance(value, list):
         return [substitute(item, data_dir) for item in value]
     return value
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """`--seeds 42,43,44`: distinct integers, in order."""
+    if text is None:
+        return None
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds {text}: expected comma-separated integers such as 42,43,44") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds {text}: expected distinct comma-separated integers such as 42,43,44")
+    return seeds
 
 
 def parse_extra(pairs: list[str]) -> dict[str, Any]:
@@ -226,13 +239,14 @@ def _expand(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> list[E
     ]
 
 
-def _partner(entry: Entry, wanted_base: str, candidates: list[Entry]) -> Entry | None:
-    """Of the expanded entries named `wanted_base`, the one with the entry's seed, or the only one."""
+def _partner(entry: Entry, wanted_base: str, candidates: list[Entry], first: bool = False) -> Entry | None:
+    """Of the expanded entries named `wanted_base`, the one with the entry's seed, or the only one (or with
+    `first`, the first of several)."""
     named = [other for other in candidates if other.base_name == wanted_base]
     same_seed = [other for other in named if other.seed == entry.seed]
     if same_seed:
         return same_seed[0]
-    return named[0] if len(named) == 1 else None
+    return named[0] if len(named) == 1 or (first and named) else None
 
 
 def _link(entries: list[Entry], where: str) -> None:
@@ -240,7 +254,8 @@ def _link(entries: list[Entry], where: str) -> None:
     for position, entry in enumerate(entries):
         earlier = entries[:position]
         if entry.kind == PREDICT_SPEED_KIND:
-            source = _partner(entry, entry.model_from, [e for e in earlier if e.recipe == "ner"])
+            # With several seeds, prediction speed times the first seed's model (speed does not depend on it).
+            source = _partner(entry, entry.model_from, [e for e in earlier if e.recipe == "ner"], first=True)
             if source is None:
                 raise ConfigError(
                     f"{where}: {entry.name}: model_from {entry.model_from!r} is not an earlier ner entry"
@@ -266,9 +281,14 @@ def _link(entries: list[Entry], where: str) -> None:
 
 
 def load_suite(
-    suite: str, data_dir: str, model: str | None = None, extra: dict[str, Any] | None = None
+    suite: str,
+    data_dir: str,
+    model: str | None = None,
+    extra: dict[str, Any] | None = None,
+    seeds: list[int] | None = None,
 ) -> Suite:
-    """Read, check and expand a suite; `model` and `extra` override every recipe entry's flags."""
+    """Read, check and expand a suite; `model` and `extra` override every recipe entry's flags, `seeds`
+    every recipe entry's seeds (one run per seed)."""
     path = suite_path(suite)
     raw = load_yaml_config(str(path))
     where = str(path)
@@ -281,6 +301,8 @@ def load_suite(
     for index, item in enumerate(entries_raw):
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: entry {index + 1} must be a mapping")
+        if seeds and item.get("kind", RECIPE_KIND) == RECIPE_KIND:
+            item = {**item, "seeds": list(seeds)}
         entries += _expand(item, defaults, f"{where}: entry {item.get('name', index + 1)!r}")
     duplicates = sorted({e.name for e in entries if [x.name for x in entries].count(e.name) > 1})
     if duplicates:

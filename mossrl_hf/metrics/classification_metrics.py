@@ -1,5 +1,5 @@
 """Classification metrics with scikit-learn: accuracy, precision/recall/F1 (binary or macro and per class),
-ROC-AUC for two classes, the confusion matrix."""
+macro-F1, ROC-AUC for two classes, the confusion matrix."""
 
 import numpy as np
 from sklearn import metrics as sk
@@ -29,6 +29,7 @@ def classification_metrics(gold: np.ndarray, probabilities: np.ndarray, labels: 
         )
         result.update(precision=float(precision), recall=float(recall), f1=float(f1))
     per_class = sk.precision_recall_fscore_support(gold, predicted, labels=ids, zero_division=0)
+    result["macro_f1"] = float(per_class[2].mean())
     for index, label in enumerate(labels):
         result[f"{label}_precision"] = float(per_class[0][index])
         result[f"{label}_recall"] = float(per_class[1][index])

@@ -15,12 +15,13 @@ from ..configs import ClassificationDataArguments
 from ..data.classification_data import TextRecords
 from ..data.ordering import shortest_first, to_input_order
 from ..errors import ConfigError
-from ..metrics.classification_metrics import classification_metrics, classification_report_text, softmax
+from ..metrics import bootstrap, modules
+from ..metrics.classification_metrics import classification_report_text, softmax
 from ..reporting import atomic_write_lines, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
-SUMMARY_KEYS = ("accuracy", "f1", "precision", "recall", "roc_auc")
+SUMMARY_KEYS = ("accuracy", "f1", "precision", "recall", "roc_auc", "macro_f1")
 
 
 @dataclass
@@ -98,19 +99,36 @@ def class_weights(setting: str, train: TextRecords | None, labels: list[str]) ->
 
 
 class ClassificationMetrics:
-    """Trainer `compute_metrics`: logits and gold ids to scikit-learn figures."""
+    """Trainer `compute_metrics`: logits and gold ids to the figures of metrics/classification_scores.py
+    (or of the --metric module)."""
 
-    def __init__(self, labels: list[str]):
-        self.labels = labels
+    def __init__(self, labels: list[str], metric: str | None = None):
+        self.labels, self.metric = labels, metric
         self.last_probabilities: np.ndarray | None = None
+        self.last_gold: np.ndarray | None = None
 
     def __call__(self, eval_prediction) -> dict:
         logits = eval_prediction.predictions
         logits = logits[0] if isinstance(logits, tuple) else logits
         self.last_probabilities = softmax(np.asarray(logits, dtype=np.float64))
-        return classification_metrics(
-            np.asarray(eval_prediction.label_ids), self.last_probabilities, self.labels
+        self.last_gold = np.asarray(eval_prediction.label_ids)
+        predicted = self.last_probabilities.argmax(axis=-1)
+        module = modules.load_metric(self.metric, "classification")
+        return modules.score(
+            module, predicted, self.last_gold, labels=self.labels, prediction_scores=self.last_probabilities
         )
+
+    def intervals(self, samples: int, seed: int) -> dict[str, list[float]]:
+        """95% intervals of the headline figures, resampling examples (the task's own module only)."""
+        if self.metric is not None:
+            return {}
+        classes, predicted = len(self.labels), self.last_probabilities.argmax(axis=-1)
+        counts = bootstrap.classification_counts(self.last_gold, predicted, classes)
+        result = bootstrap.intervals(counts, bootstrap.classification_statistics(classes), samples, seed)
+        if classes == 2:
+            auc = bootstrap.roc_auc_interval(self.last_gold, self.last_probabilities[:, 1], samples, seed)
+            result.update({"roc_auc": auc} if auc else {})
+        return result
 
 
 def prediction_lines(records: TextRecords, probabilities: np.ndarray, labels: list[str]) -> list[str]:
@@ -129,7 +147,7 @@ def prediction_lines(records: TextRecords, probabilities: np.ndarray, labels: li
 
 def score_split(trainer: Trainer, split: TextSplit, labels: list[str]) -> dict:
     """Evaluate (validation) or predict (test) one split; write its report, and for test its predictions."""
-    metric = ClassificationMetrics(labels)
+    metric = ClassificationMetrics(labels, trainer.args.metric)
     prefix, metrics = runtime.score_split(trainer, split.name, split.features, metric)
     if trainer.is_world_process_zero():
         output = Path(trainer.args.output_dir)

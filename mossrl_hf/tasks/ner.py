@@ -15,7 +15,8 @@ from ..data.ner_data import NerData
 from ..data.ner_features import MODEL_COLUMNS, build_ner_features
 from ..data.ordering import shortest_first
 from ..data.sentences import SentenceRecords
-from ..metrics.ner_metrics import conll_prediction_lines, ner_metrics, ner_report_text
+from ..metrics import bootstrap, modules
+from ..metrics.ner_metrics import conll_prediction_lines, ner_report_text
 from ..reporting import atomic_write_lines, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class WordLevelNerMetrics:
 
     split: NerSplit
     tagger: WordTagger
+    metric: str | None = None  # --metric: another evaluate module (default: metrics/ner_seqeval.py)
     last_predicted: list[list[str]] = field(default_factory=list, repr=False)
 
     def predicted_tags(self, predictions) -> list[list[str]]:
@@ -110,12 +112,23 @@ class WordLevelNerMetrics:
     def __call__(self, eval_prediction) -> dict[str, float]:
         self.check_order(eval_prediction.label_ids)
         self.last_predicted = self.predicted_tags(eval_prediction.predictions)
-        return ner_metrics(self.split.records.tags, self.last_predicted, self.tagger.scheme)
+        module = modules.load_metric(self.metric, "ner")
+        return modules.score(module, self.last_predicted, self.split.records.tags, scheme=self.tagger.scheme)
+
+    def intervals(self, samples: int, seed: int) -> dict[str, list[float]]:
+        """95% intervals of the headline figures, resampling sentences (the task's own module only: a
+        --metric module's figures are not these)."""
+        if self.metric is not None:
+            return {}
+        counts = bootstrap.ner_sentence_counts(
+            self.split.records.tags, self.last_predicted, self.tagger.scheme
+        )
+        return bootstrap.intervals(counts, bootstrap.NER_STATISTICS, samples, seed)
 
 
 def score_split(trainer: Trainer, split: NerSplit, tagger: WordTagger) -> dict[str, float]:
     """Evaluate (validation) or predict (test) one split; write its report, and for test its predictions."""
-    metric = WordLevelNerMetrics(split, tagger)
+    metric = WordLevelNerMetrics(split, tagger, trainer.args.metric)
     prefix, metrics = runtime.score_split(trainer, split.name, split.model_inputs, metric)
     if trainer.is_world_process_zero():
         output = Path(trainer.args.output_dir)

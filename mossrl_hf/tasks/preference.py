@@ -14,6 +14,7 @@ from .. import runtime
 from ..data.ner_features import SpecialTokens
 from ..data.ordering import shortest_first, to_input_order
 from ..data.preference_data import PreferencePairs
+from ..metrics import bootstrap, modules
 from ..reporting import atomic_write_lines
 
 logger = logging.getLogger(__name__)
@@ -102,12 +103,15 @@ def longer_wins_accuracy(pairs: PreferencePairs) -> float:
     return score / len(pairs)
 
 
-def pairwise_metrics(rewards: np.ndarray) -> dict[str, float]:
-    """`rewards`: one row per pair, (chosen, rejected)."""
+def pairwise_metrics(rewards: np.ndarray, metric: str | None = None) -> dict[str, float]:
+    """`rewards`: one row per pair, (chosen, rejected). Accuracy and mean margin come from
+    metrics/pairwise_preference.py (or the --metric module, given 1 per pair the model ranks right)."""
     chosen, rejected = rewards[:, 0], rewards[:, 1]
+    module = modules.load_metric(metric, "reward_model")
+    margins = chosen - rejected
+    predictions = margins if modules.is_own(module) else (margins > 0).astype(int)
     return {
-        "accuracy": float((chosen > rejected).mean()),
-        "mean_margin": float((chosen - rejected).mean()),
+        **modules.score(module, predictions, np.ones(len(margins), dtype=int)),
         "reward_mean": float(rewards.mean()),
         "reward_std": float(rewards.std()),
         "chosen_reward_mean": float(chosen.mean()),
@@ -116,17 +120,25 @@ def pairwise_metrics(rewards: np.ndarray) -> dict[str, float]:
 
 
 class PairwiseMetrics:
-    def __init__(self):
+    def __init__(self, metric: str | None = None):
+        self.metric = metric
         self.last_rewards: np.ndarray | None = None
 
     def __call__(self, eval_prediction) -> dict[str, float]:
         self.last_rewards = np.asarray(eval_prediction.predictions, dtype=np.float64)
-        return pairwise_metrics(self.last_rewards)
+        return pairwise_metrics(self.last_rewards, self.metric)
+
+    def intervals(self, samples: int, seed: int) -> dict[str, list[float]]:
+        """95% intervals of accuracy and mean margin, resampling pairs (the task's own module only)."""
+        if self.metric is not None:
+            return {}
+        counts = bootstrap.pairwise_counts(self.last_rewards[:, 0] - self.last_rewards[:, 1])
+        return bootstrap.intervals(counts, bootstrap.PAIRWISE_STATISTICS, samples, seed)
 
 
 def score_split(trainer: Trainer, split: PairSplit) -> dict:
     """Evaluate (validation) or predict (test) one split, beside the length rule; for test, the rewards."""
-    metric = PairwiseMetrics()
+    metric = PairwiseMetrics(trainer.args.metric)
     extra = {"longer_wins_accuracy": longer_wins_accuracy(split.pairs), "truncated_pairs": split.truncated}
     prefix, metrics = runtime.score_split(trainer, split.name, split.features, metric, extra)
     if prefix == "test" and trainer.is_world_process_zero():
