@@ -74,6 +74,13 @@ def setup_run(parsed: ParsedArgs, task: str) -> None:
         )
     training_args = training_arguments(parsed)
     check_model_selection(training_args, parsed.explicit, task)
+    if task not in metric_modules.TASK_MODULES:  # clm.py and rl.py report their own figures
+        for flag in ("metric", "hp_search_trials"):
+            if getattr(training_args, flag, None):
+                raise ConfigError(
+                    f"--{flag} goes with ner.py, classify.py and reward_model.py, not the {task} recipe"
+                )
+        return
     if hasattr(training_args, "hp_search_trials"):  # the encoder recipes: metric modules and search
         metric_modules.load_metric(training_args.metric, task)  # a --metric that loads nothing: refused now
         if training_args.hp_search_trials:
@@ -165,11 +172,12 @@ def plan_stages(args: TrainingArguments, explicit: set[str], splits: set[str]) -
         args.eval_strategy = IntervalStrategy.NO
         if "do_eval" not in explicit:
             args.do_eval = False
-    if args.hp_search_trials and "validation" not in splits:
+    searching = getattr(args, "hp_search_trials", 0)  # rl.py's TRL config has no search
+    if searching and "validation" not in splits:
         raise ConfigError(
             "--hp_search_trials needs a validation split to score trials (give --validation_file)"
         )
-    if args.hp_search_trials and not args.do_train:
+    if searching and not args.do_train:
         raise ConfigError("--hp_search_trials needs training (drop --do_train false)")
     for flag, split in _STAGES.items():
         if getattr(args, flag) and split not in splits:
