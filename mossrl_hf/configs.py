@@ -19,6 +19,7 @@ from .data_configs import (
     resolve_stride,
 )
 from .errors import ConfigError
+from .method_configs import DistillationArguments, RobustnessArguments
 from .peft_configs import MERGEABLE_METHODS, PEFT_METHODS, LoraArguments, PeftArguments
 
 # Re-exported: every argument dataclass is importable from here.
@@ -26,10 +27,12 @@ __all__ = [
     "MERGEABLE_METHODS",
     "PEFT_METHODS",
     "ClassificationDataArguments",
+    "DistillationArguments",
     "LoraArguments",
     "NerDataArguments",
     "PeftArguments",
     "PreferenceDataArguments",
+    "RobustnessArguments",
     "SplitFiles",
     "default_stride",
     "eval_by_length_field",

@@ -26,7 +26,8 @@ logger = logging.getLogger("mossrl_hf")
 
 _STAGES = {"do_train": "train", "do_eval": "validation", "do_predict": "test"}
 MODEL_STAGING = ".model.partial"  # inside output_dir, so that the final renames stay on one filesystem
-METRIC_PREFIX = {"validation": "eval", "test": "test"}
+NOISY_TEST = "test_noisy"  # the test split scored again with --test_noise perturbations
+METRIC_PREFIX = {"validation": "eval", "test": "test", NOISY_TEST: NOISY_TEST}
 
 
 def recipe_defaults(output_dir: str, **overrides: Any) -> dict[str, Any]:

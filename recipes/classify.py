@@ -13,22 +13,31 @@ Every transformers.TrainingArguments flag works; `--help` lists them all.
 
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
 
-from mossrl_hf import hp_search, modeling, runtime
+from mossrl_hf import hp_search, modeling, runtime, students
 from mossrl_hf.adapters import apply_peft
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import (
     ClassificationDataArguments,
+    DistillationArguments,
     ModelArguments,
     PeftArguments,
     RecipeTrainingArguments,
+    RobustnessArguments,
 )
 from mossrl_hf.data.classification_data import load_classification_data, resolve_class_labels
 from mossrl_hf.data.samples import use_sample_if_no_data
 from mossrl_hf.errors import run_main
 from mossrl_hf.tasks import classification
-from mossrl_hf.training import ClassWeightedTrainer
+from mossrl_hf.training import ClassWeightedTrainer, with_methods
 
-ARGUMENT_TYPES = (ModelArguments, ClassificationDataArguments, PeftArguments, RecipeTrainingArguments)
+ARGUMENT_TYPES = (
+    ModelArguments,
+    ClassificationDataArguments,
+    PeftArguments,
+    DistillationArguments,
+    RobustnessArguments,
+    RecipeTrainingArguments,
+)
 
 # Length-grouped training batches cut padding: sentences run from 1 to over 100 tokens.
 RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/classify", train_sampling_strategy="group_by_length")
@@ -36,31 +45,37 @@ RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/classify", train_sampling_str
 
 def main(argv: list[str] | None = None) -> dict:
     parsed = parse_args(ARGUMENT_TYPES, argv, RECIPE_DEFAULTS, __doc__)
-    model_args, data_args, peft_args, training_args = parsed.values
+    model_args, data_args, peft_args, distill_args, robust_args, training_args = parsed.values
     runtime.setup_run(parsed, "classification")
 
     # Data: read and check every split, settle the label set.
     use_sample_if_no_data(data_args, "sentiment")
     data = load_classification_data(data_args)
     runtime.plan_stages(training_args, parsed.explicit, set(data))
+    students.check_methods(distill_args, robust_args, model_args, training_args)
     runtime.save_run_record(training_args, parsed, data_args.data_files)
     model_labels = modeling.trained_labels(modeling.load_config(model_args))
     labels = resolve_class_labels(data, data_args, model_labels, training=training_args.do_train)
 
-    # Model (+ adapter or frozen parts) and features.
+    # Model (a student of fewer layers; + adapter or frozen parts), the teacher if any, and features.
     def build_model(peft: PeftArguments):  # also each hyperparameter-search trial's model_init
         model = modeling.load_classifier(model_args, labels, AutoModelForSequenceClassification, tokenizer)
+        if distill_args.student_num_layers:
+            model = students.keep_layers(model, distill_args.student_num_layers)
         return apply_peft(model, peft, "SEQ_CLS", modeling.model_path(model_args))
 
     set_seed(training_args.seed)
     tokenizer = modeling.load_tokenizer(model_args)
     model = build_model(peft_args)
+    teacher = students.load_teacher(
+        distill_args, model_args, labels, AutoModelForSequenceClassification, tokenizer
+    )
     splits = classification.build_splits(
         data, tokenizer, labels, data_args, runtime.needed_splits(training_args)
     )
 
     validation = splits.get("validation")
-    trainer = ClassWeightedTrainer(
+    trainer = with_methods(ClassWeightedTrainer)(
         model=model,
         args=training_args,
         data_collator=DataCollatorWithPadding(tokenizer),
@@ -70,6 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
         callbacks=runtime.training_callbacks(training_args),
         compute_metrics=classification.ClassificationMetrics(labels, training_args.metric),
         class_weights=classification.class_weights(data_args.class_weights, data.get("train"), labels),
+        **students.trainer_options(distill_args, robust_args, teacher),
     )
 
     results = {}
@@ -78,6 +94,11 @@ def main(argv: list[str] | None = None) -> dict:
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
         if wanted:
             results.update(classification.score_split(trainer, splits[split_name], labels))
+    test = splits.get("test") if training_args.do_predict else None
+    if test is not None and robust_args.test_noise:
+        results.update(classification.score_noisy(trainer, test, tokenizer, labels, data_args, robust_args))
+    if test is not None and teacher is not None:
+        results.update(students.speed_against_teacher(trainer, teacher, test.features))
     return runtime.finish(
         trainer, results, classification.SUMMARY_KEYS, parsed, classification.card_fields(labels, data_args)
     )

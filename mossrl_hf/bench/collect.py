@@ -11,7 +11,7 @@ from typing import Any
 from .flops import model_flops, training_precision
 
 # Figures that depend on the clock; everything else a run reports must repeat exactly with the same seed.
-_TIMING = re.compile(r"(_runtime|_per_second|_seconds)$")
+_TIMING = re.compile(r"(_runtime|_per_second|_seconds|_speedup)$")
 PREDICTION_FILES = ("test_predictions.conll", "test_predictions.jsonl", "eval_predictions.jsonl")
 
 

@@ -129,7 +129,17 @@ def entry_command(entry: Entry, workspace: Workspace) -> list[str]:
         ]
         return prefix + target + render_flags(entry.args)
     script = workspace.repo_root / "recipes" / f"{entry.recipe}.py"
-    return prefix + [str(script), *render_flags(entry.args), "--output_dir", str(output)]
+    teacher = entry.teacher_from and [
+        "--teacher_model_name_or_path",
+        str(workspace.entry_dir(entry.teacher_from)),
+    ]
+    return prefix + [
+        str(script),
+        *render_flags(entry.args),
+        *(teacher or []),
+        "--output_dir",
+        str(output),
+    ]
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -151,6 +161,7 @@ def _description(entry: Entry) -> dict[str, Any]:
         "base_name": entry.base_name or entry.name,
         "compare_to": entry.compare_to,
         "model_from": entry.model_from,
+        "teacher_from": entry.teacher_from,
         "metric": entry.metric,
         "targets": entry.targets,
         "description": entry.description,
@@ -168,9 +179,10 @@ def run_entry(entry: Entry, workspace: Workspace, failed: set[str]) -> dict[str,
     """Run one entry and collect its figures; any failure is recorded, never raised."""
     output, log_path = workspace.entry_dir(entry.name), workspace.log_file(entry.name)
     record = {**_description(entry), "output_dir": str(output), "log_file": str(log_path), "error": None}
-    if entry.model_from in failed:
-        record.update(status="skipped", error=f"model_from entry {entry.model_from} failed", log_tail=None)
-        return record
+    for key in ("model_from", "teacher_from"):
+        if getattr(entry, key) in failed:
+            record.update(status="skipped", error=f"{key} entry {getattr(entry, key)} failed", log_tail=None)
+            return record
     # The folder belongs to this entry: a previous run's files must not pass for this run's.
     shutil.rmtree(output, ignore_errors=True)
     output.mkdir(parents=True)

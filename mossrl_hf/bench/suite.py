@@ -20,6 +20,10 @@ A suite is YAML (see `suites/quick.yaml`):
         kind: predict_speed                     # mossrl_hf.bench.predict_speed, not a recipe
         model_from: ner-reference               # the NER entry whose saved model it times
         args: {test_file: "{data_dir}/conll2003/test.txt"}
+      - name: ner-distilled
+        recipe: ner
+        teacher_from: ner-reference             # an earlier entry of the same recipe: its saved model is
+                                                # --teacher_model_name_or_path
 
 Flags in `args` override `defaults`; `--model` and `--extra` on the command line override both.
 """
@@ -53,6 +57,7 @@ _ENTRY_KEYS = {
     "metric",
     "compare_to",
     "model_from",
+    "teacher_from",
     "targets",
     "timeout",
     "description",
@@ -77,6 +82,7 @@ class Entry:
     metric: str | None = None
     compare_to: str | None = None  # the reference entry's name, resolved after expansion
     model_from: str | None = None
+    teacher_from: str | None = None  # an earlier entry whose saved model this one distils from
     targets: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
     description: str = ""
@@ -222,6 +228,7 @@ def _expand(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> list[E
         "metric": raw.get("metric") or DEFAULT_METRIC.get(recipe or ""),
         "compare_to": raw.get("compare_to"),
         "model_from": raw.get("model_from"),
+        "teacher_from": raw.get("teacher_from"),
         "targets": _check_targets(raw.get("targets") or {}, where),
         "timeout": raw.get("timeout"),
         "description": str(raw.get("description") or ""),
@@ -262,6 +269,14 @@ def _link(entries: list[Entry], where: str) -> None:
                 )
             entry.model_from = source.name
             continue
+        if entry.teacher_from is not None:
+            teacher = _partner(entry, entry.teacher_from, [e for e in earlier if e.recipe == entry.recipe])
+            if teacher is None:
+                raise ConfigError(
+                    f"{where}: {entry.name}: teacher_from {entry.teacher_from!r} is not an earlier "
+                    f"{entry.recipe} entry"
+                )
+            entry.teacher_from = teacher.name
         if entry.reference:
             entry.compare_to = None
             continue
@@ -327,6 +342,5 @@ def select(suite: Suite, only: list[str]) -> list[Entry]:
         ]
         for entry in chosen:
             wanted.add(entry.name)
-            if entry.model_from:
-                wanted.add(entry.model_from)
+            wanted.update(name for name in (entry.model_from, entry.teacher_from) if name)
     return [entry for entry in suite.entries if entry.name in wanted]

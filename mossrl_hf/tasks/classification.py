@@ -13,6 +13,7 @@ from transformers import Trainer
 from .. import runtime
 from ..configs import ClassificationDataArguments
 from ..data.classification_data import TextRecords
+from ..data.noise import noisy_text_records
 from ..data.ordering import shortest_first, to_input_order
 from ..errors import ConfigError
 from ..metrics import bootstrap, modules
@@ -57,25 +58,30 @@ def build_splits(
     args: ClassificationDataArguments,
     needed: set[str],
 ) -> dict[str, TextSplit]:
+    return {
+        name: build_split(name, records, tokenizer, labels, args)
+        for name, records in splits.items()
+        if name in needed
+    }
+
+
+def build_split(
+    name: str, records: TextRecords, tokenizer, labels: list[str], args: ClassificationDataArguments
+) -> TextSplit:
     label2id = {label: index for index, label in enumerate(labels)}
-    result = {}
-    for name, records in splits.items():
-        if name not in needed:
-            continue
-        columns, truncated = tokenize_texts(tokenizer, records.texts, records.pairs, args.max_seq_length)
-        columns["labels"] = [label2id[label] for label in records.labels]
-        if truncated:
-            logger.warning(
-                "%s: %d of %d examples are longer than --max_seq_length %d and were truncated",
-                name,
-                truncated,
-                len(records),
-                args.max_seq_length,
-            )
-        features = datasets.Dataset.from_dict(columns)
-        features, order = shortest_first(features, args.eval_by_length and name != "train")
-        result[name] = TextSplit(name, records, features, order)
-    return result
+    columns, truncated = tokenize_texts(tokenizer, records.texts, records.pairs, args.max_seq_length)
+    columns["labels"] = [label2id[label] for label in records.labels]
+    if truncated:
+        logger.warning(
+            "%s: %d of %d examples are longer than --max_seq_length %d and were truncated",
+            name,
+            truncated,
+            len(records),
+            args.max_seq_length,
+        )
+    features = datasets.Dataset.from_dict(columns)
+    features, order = shortest_first(features, args.eval_by_length and name != "train")
+    return TextSplit(name, records, features, order)
 
 
 def class_weights(setting: str, train: TextRecords | None, labels: list[str]) -> list[float] | None:
@@ -162,6 +168,14 @@ def score_split(trainer: Trainer, split: TextSplit, labels: list[str]) -> dict:
                 output / "test_predictions.jsonl", prediction_lines(split.records, probabilities, labels)
             )
     return metrics
+
+
+def score_noisy(trainer: Trainer, test: TextSplit, tokenizer, labels, args, noise) -> dict:
+    """Score the test split again with `noise.test_noise` perturbed words (seeded by the run's seed):
+    `test_noisy_*` figures and `test_noisy_report.txt`."""
+    records = noisy_text_records(test.records, noise.test_noise, noise.test_noise_rate, trainer.args.seed)
+    split = build_split(runtime.NOISY_TEST, records, tokenizer, labels, args)
+    return score_split(trainer, split, labels)
 
 
 def card_fields(labels: list[str], args: ClassificationDataArguments) -> dict:

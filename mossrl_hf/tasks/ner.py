@@ -13,6 +13,7 @@ from ..configs import NerDataArguments
 from ..data.decoding import WordTagger
 from ..data.ner_data import NerData
 from ..data.ner_features import MODEL_COLUMNS, build_ner_features
+from ..data.noise import noisy_sentences
 from ..data.ordering import shortest_first
 from ..data.sentences import SentenceRecords
 from ..metrics import bootstrap, modules
@@ -39,32 +40,35 @@ def build_splits(
     data: NerData, tokenizer, labels: list[str], args: NerDataArguments, needed: set[str]
 ) -> dict[str, NerSplit]:
     """Features for the `needed` splits."""
+    return {
+        name: build_split(name, records, tokenizer, labels, args)
+        for name, records in data.splits.items()
+        if name in needed
+    }
+
+
+def build_split(name: str, records: SentenceRecords, tokenizer, labels: list[str], args: NerDataArguments):
     label2id = {label: index for index, label in enumerate(labels)}
-    splits = {}
-    for name, records in data.splits.items():
-        if name not in needed:
-            continue
-        features = build_ner_features(
-            records,
-            tokenizer,
-            label2id,
-            args.max_seq_length,
-            args.stride,
-            args.label_all_tokens,
-            num_proc=args.preprocessing_num_workers,
-        )
-        if name != "train":
-            features, _ = shortest_first(features, args.eval_by_length)  # word_index maps rows back
-        windowed = len(features) - len(records)
-        logger.info(
-            "%s: %d sentences -> %d windows (%d extra for long sentences)",
-            name,
-            len(records),
-            len(features),
-            windowed,
-        )
-        splits[name] = NerSplit(name, records, features)
-    return splits
+    features = build_ner_features(
+        records,
+        tokenizer,
+        label2id,
+        args.max_seq_length,
+        args.stride,
+        args.label_all_tokens,
+        num_proc=args.preprocessing_num_workers,
+    )
+    if name != "train":
+        features, _ = shortest_first(features, args.eval_by_length)  # word_index maps rows back
+    windowed = len(features) - len(records)
+    logger.info(
+        "%s: %d sentences -> %d windows (%d extra for long sentences)",
+        name,
+        len(records),
+        len(features),
+        windowed,
+    )
+    return NerSplit(name, records, features)
 
 
 def remember_decoding(model, tagger: WordTagger) -> None:
@@ -140,6 +144,16 @@ def score_split(trainer: Trainer, split: NerSplit, tagger: WordTagger) -> dict[s
             lines = conll_prediction_lines(split.records.words, split.records.tags, metric.last_predicted)
             atomic_write_lines(output / "test_predictions.conll", lines)
     return metrics
+
+
+def score_noisy(
+    trainer: Trainer, test: NerSplit, tokenizer, labels, args: NerDataArguments, tagger, noise
+) -> dict:
+    """Score the test split again with `noise.test_noise` perturbed words (seeded by the run's seed):
+    `test_noisy_*` figures and `test_noisy_report.txt`."""
+    records = noisy_sentences(test.records, noise.test_noise, noise.test_noise_rate, trainer.args.seed)
+    split = build_split(runtime.NOISY_TEST, records, tokenizer, labels, args)
+    return score_split(trainer, split, tagger)
 
 
 def card_fields(labels: list[str]) -> dict:
