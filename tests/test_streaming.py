@@ -212,3 +212,16 @@ def test_an_adapter_is_merged_before_export(ner_recipe, tiny_bert_dir, tmp_path)
     exact = predict.load_tagger(str(output))(SENTENCES)
     exported = predict.load_tagger(str(output), backend="onnx")(SENTENCES)
     assert [r["tags"] for r in exported] == [r["tags"] for r in exact]
+
+
+def test_the_report_shows_streaming_runs_beside_the_speed_table():
+    from mossrl_hf.bench import report
+
+    stream = {"stream_runs": [], "rss_ratio_largest_to_smallest": 1.0, "all_outputs_complete": True}
+    for size, rss in ((10, 100 << 20), (100, 101 << 20)):
+        run = {"sentences": size, "seconds": size / 5, "sentences_per_second": 5.0, "peak_rss_bytes": rss}
+        stream["stream_runs"].append({**run, "output_complete": True})
+    record = {"name": "stream", "model_from": "ner", "predict_speed": stream, "target_results": []}
+    text = "\n".join(report._predict_speed_table([record]))
+    assert "| stream | 10 | 2 s | 5 | 100 MiB | yes |" in text
+    assert "| stream | 100 | 20 s | 5 | 101 MiB | yes |" in text

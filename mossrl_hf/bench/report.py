@@ -178,18 +178,22 @@ def _predict_speed_table(records: list[dict[str, Any]]) -> list[str]:
         "",
         "## NER prediction: `load_tagger` once on all sentences vs `pipeline` once per sentence",
         "",
-        "| entry | model of | precision | sentences | tagger | pipeline | speed-up | tagger F1 | pipeline F1 "
-        "| recipe test F1 | tagger = recipe | pipeline in the same precision | targets |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| entry | model of | tagger | sentences | tagger | pipeline | speed-up | tagger F1 | pipeline F1 "
+        "| recipe test F1 | tagger = recipe | pipeline in the same precision | float tagger (F1 change) "
+        "| targets |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    streams = [record for record in records if "stream_runs" in record["predict_speed"]]
     for record in records:
+        if record in streams:
+            continue
         speed = record["predict_speed"]
-        equal = speed["tagger_f1_equals_recipe_test_f1"]
+        equal = speed.get("tagger_f1_equals_recipe_test_f1")
         same_precision = speed.get("pipeline_autocast_seconds")
         cells = [
             record["name"],
             record["model_from"],
-            speed.get("autocast") or "float32",
+            _tagger_kind(speed),
             str(speed["sentences"]),
             f"{speed['tagger_seconds']:.1f} s",
             f"{speed['pipeline_seconds']:.1f} s",
@@ -201,9 +205,45 @@ def _predict_speed_table(records: list[dict[str, Any]]) -> list[str]:
             "–"
             if same_precision is None
             else f"{same_precision:.1f} s (×{speed['speedup_vs_pipeline_autocast']:.1f})",
+            _float_tagger(speed),
             _targets(record),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    return lines + _stream_table(streams)
+
+
+def _tagger_kind(speed: dict[str, Any]) -> str:
+    backend = f"{speed.get('backend', 'torch')} {'int8' if speed.get('quantize') == 'int8' else ''}".strip()
+    return f"{backend}, {speed.get('autocast') or 'float32'}" if backend == "torch" else backend
+
+
+def _float_tagger(speed: dict[str, Any]) -> str:
+    if speed.get("float_tagger_seconds") is None:
+        return "–"
+    return (
+        f"{speed['float_tagger_seconds']:.1f} s (this one ×{speed['speedup_vs_float_tagger']:.2f}; "
+        f"F1 {speed['f1_change_vs_float_tagger']:+.4f})"
+    )
+
+
+def _stream_table(records: list[dict[str, Any]]) -> list[str]:
+    """Streaming prediction (`--stream_sizes`): peak RSS and speed at each input size."""
+    if not records:
+        return []
+    lines = ["", "| entry | sentences | time | sentences/s | peak RSS | output complete | targets |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for record in records:
+        for run in record["predict_speed"]["stream_runs"]:
+            cells = [
+                record["name"],
+                f"{run['sentences']:,}",
+                f"{run['seconds']:.0f} s",
+                f"{run['sentences_per_second']:.0f}",
+                f"{run['peak_rss_bytes'] / MIB:.0f} MiB",
+                "yes" if run["output_complete"] else "NO",
+                _targets(record),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
