@@ -163,6 +163,14 @@ class RlArguments:
     eval_generations: int = field(
         default=4, metadata={"help": "Completions sampled per held-out prompt in the evaluation."}
     )
+    min_completion_length: int = field(
+        default=0,
+        metadata={
+            "help": "Completions are at least this many tokens, in training and evaluation (the end-of-text "
+            "token is held back until then): a policy cannot please a reward model with empty or one-word "
+            "completions. 0: no minimum."
+        },
+    )
 
     def __post_init__(self):
         if self.rl_algorithm not in RL_ALGORITHMS:
@@ -187,6 +195,8 @@ class RlArguments:
             raise ConfigError("--prompts_file is needed: training prompts, one a line")
         if self.eval_generations < 1:
             raise ConfigError(f"--eval_generations must be at least 1, not {self.eval_generations}")
+        if self.min_completion_length < 0:
+            raise ConfigError(f"--min_completion_length must be 0 or more, not {self.min_completion_length}")
 
     def label_for(self, index: int) -> Optional[str]:
         labels = self.positive_label or []

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Prompts, the policy and the reward models: all checked before any training.
     prompts = rl.read_prompts(rl_args, training_args.seed)
+    rl.hold_back_end_of_text(training_args, rl_args, parsed.explicit)
     runtime.plan_stages(training_args, parsed.explicit, {"train"})
     set_seed(training_args.seed)
     model, tokenizer = rl.load_policy(policy_args, training_args.trust_remote_code)

@@ -2,6 +2,7 @@
 
 import json
 import runpy
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ from safetensors.torch import load_file
 from mossrl_hf.cli import parse_args
 from mossrl_hf.errors import ConfigError, DataError
 from mossrl_hf.lm_configs import GrpoTrainingArguments, join_repeated, rl_algorithm_in
-from mossrl_hf.tasks import clm
+from mossrl_hf.tasks import clm, rl
 from tests.conftest import REPO, _bert_vocabulary, write
 from tests.test_accelerate_configs import CONFIGS, DEEPSPEED_INSTALLED, resolve_launch
 from tests.test_cli import recipe_cli_error
@@ -33,6 +34,24 @@ def tiny_policy_dir(tmp_path_factory) -> str:
     tokenizer = clm.train_tokenizer(SENTENCES, 300)
     set_seed(0)
     clm.new_model("tiny", tokenizer, 64).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return str(directory)
+
+
+@pytest.fixture(scope="session")
+def eager_to_stop_policy_dir(tiny_policy_dir, tmp_path_factory) -> str:
+    """The tiny policy made to end every completion at once: every position's last hidden state points at
+    the end-of-text token's (tied) embedding, so without a minimum length completions are empty."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    directory = tmp_path_factory.mktemp("eager-policy")
+    model = AutoModelForCausalLM.from_pretrained(tiny_policy_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_policy_dir)
+    with torch.no_grad():
+        end = model.get_output_embeddings().weight[tokenizer.eos_token_id]
+        model.transformer.ln_f.weight.zero_()
+        model.transformer.ln_f.bias.copy_(end * 50 / end.norm() ** 2)
+    model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return str(directory)
 
@@ -98,6 +117,41 @@ def test_grpo_trains_the_policy_and_evaluates_it(rl_main, rl_argv, tiny_policy_d
     assert "train_kl" in results and "train_reward" in results  # TRL's figures, named as training figures
 
 
+def test_a_minimum_length_holds_back_the_end_of_text(eager_to_stop_policy_dir):
+    model, tokenizer = rl.load_policy(SimpleNamespace(
+        model_name_or_path=eager_to_stop_policy_dir, model_revision=None, allow_pickle_weights=False
+    ))  # fmt: skip
+    end = tokenizer.eos_token_id
+    sampling = rl.Sampling(max_new_tokens=6, temperature=1.0, top_p=1.0, top_k=None, generations=2)
+    assert [completion for _, _, completion in rl.sample(model, tokenizer, PROMPTS[:2], sampling)] == [[end]] * 4
+    sampling.min_new_tokens = 3
+    completions = [completion for _, _, completion in rl.sample(model, tokenizer, PROMPTS[:2], sampling)]
+    assert [len(c) for c in completions] == [4] * 4 and all(c[-1] == end not in c[:-1] for c in completions)
+
+
+def test_grpo_with_a_minimum_length_trains_and_evaluates_on_long_enough_completions(
+    rl_main, rl_argv, eager_to_stop_policy_dir, tmp_path
+):
+    argv = [*rl_argv, "--model_name_or_path", eager_to_stop_policy_dir, "--min_completion_length", "3"]
+    results = rl_main(argv)
+    assert results["train_completions/min_length"] >= 3  # what TRL sampled in training
+    assert results["eval_completion_length_before"] >= 4 and results["eval_completion_length_after"] >= 4
+
+
+@pytest.mark.parametrize(
+    ("given", "minimum", "expected"), [(set(), 8, 8), (set(), 4, 6), ({"max_completion_length"}, 8, None)]
+)
+def test_a_minimum_above_the_maximum_length(given, minimum, expected):
+    training_args = SimpleNamespace(max_completion_length=6, generation_kwargs={"top_k": 5})
+    if expected is None:
+        with pytest.raises(ConfigError, match="--min_completion_length 8 is above --max_completion_length 6"):
+            rl.hold_back_end_of_text(training_args, SimpleNamespace(min_completion_length=minimum), given)
+        return
+    rl.hold_back_end_of_text(training_args, SimpleNamespace(min_completion_length=minimum), given)
+    assert training_args.max_completion_length == expected
+    assert training_args.generation_kwargs == {"top_k": 5, "min_new_tokens": minimum}
+
+
 def test_rloo_with_two_weighted_reward_models(
     rl_main, rl_argv, tiny_policy_dir, tiny_classifier_dir, tmp_path
 ):
@@ -132,6 +186,8 @@ def test_repeated_flags_and_the_algorithm_from_a_config(tmp_path):
         (["--num_generations", "1"], "--num_generations must be at least 2 for grpo"),
         (["--rl_algorithm", "ppo"], "--rl_algorithm must be one of grpo, rloo, not 'ppo'"),
         (["--reward_weights", "1", "2"], "--reward_weights: 2 weights for 1 reward models"),
+        (["--min_completion_length", "-1"], "--min_completion_length must be 0 or more, not -1"),
+        (["--min_completion_length", "7"], "--min_completion_length 7 is above --max_completion_length 6"),
     ],
 )
 def test_bad_settings_stop_before_training(rl_main, rl_argv, tmp_path, extra, message):

@@ -84,6 +84,21 @@ def prompt_dataset(prompts: list[str]) -> datasets.Dataset:
     return datasets.Dataset.from_dict({"prompt": prompts})
 
 
+def hold_back_end_of_text(training_args, rl_args, explicit: set[str]) -> None:
+    """--min_completion_length as TRL's generation setting `min_new_tokens`. A --max_completion_length
+    below it grows to it when it is the default; the user's own is refused."""
+    minimum, maximum = rl_args.min_completion_length, training_args.max_completion_length
+    if not minimum:
+        return
+    if maximum is not None and minimum > maximum:
+        if "max_completion_length" in explicit:
+            raise ConfigError(
+                f"--min_completion_length {minimum} is above --max_completion_length {maximum}"
+            )
+        training_args.max_completion_length = minimum
+    training_args.generation_kwargs = {**(training_args.generation_kwargs or {}), "min_new_tokens": minimum}
+
+
 @dataclass
 class Sampling:
     """How completions are sampled: the training settings, so that evaluation sees what training saw."""
@@ -93,12 +108,14 @@ class Sampling:
     top_p: float
     top_k: int | None
     generations: int
+    min_new_tokens: int = 0
     batch_size: int = 16
 
     @classmethod
     def from_args(cls, args, generations: int) -> "Sampling":
         top_k = args.top_k or None  # TRL's 0 means no top-k
-        return cls(args.max_completion_length, args.temperature, args.top_p, top_k, generations)
+        minimum = (args.generation_kwargs or {}).get("min_new_tokens", 0)
+        return cls(args.max_completion_length, args.temperature, args.top_p, top_k, generations, minimum)
 
 
 @torch.no_grad()
@@ -119,6 +136,7 @@ def sample(
             top_p=sampling.top_p,
             top_k=sampling.top_k,
             max_new_tokens=sampling.max_new_tokens,
+            min_new_tokens=sampling.min_new_tokens,
             num_return_sequences=sampling.generations,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
