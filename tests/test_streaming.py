@@ -135,7 +135,8 @@ def test_onnx_fuses_the_attention_and_int8_keeps_the_classifier_head_float(tagge
     assert Counter(node.op_type for node in onnx.load(str(fused)).graph.node)["Attention"] == layers
     graph = onnx.load(str(backends.quantize_onnx(fused, tmp_path / "int8.onnx"))).graph
     operators = Counter(node.op_type for node in graph.node)
-    assert operators["QAttention"] == layers and operators["DynamicQuantizeMatMul"] + operators["MatMulInteger"]
+    assert operators["QAttention"] == layers
+    assert operators["DynamicQuantizeMatMul"] + operators["MatMulInteger"] > 0
     (head,) = [node for node in graph.node if node.name in backends.classifier_head(graph)]
     assert head.op_type == "MatMul"  # not quantized: its weight is the float32 classifier, as trained
     weights = {tensor.name: tensor for tensor in graph.initializer}
