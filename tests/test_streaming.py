@@ -116,6 +116,34 @@ def test_backends_tag_every_word(tagger_dir, backend, quantize):
         assert np.abs(ours - reference).max() < tolerance
 
 
+def test_onnx_fuses_the_attention_and_int8_keeps_the_classifier_head_float(tagger_dir, tmp_path):
+    from collections import Counter
+
+    import onnx
+    import torch
+
+    from mossrl_hf import inference_backends as backends
+    from mossrl_hf.modeling import load_trained_classifier
+
+    model, tokenizer = load_trained_classifier(tagger_dir)
+    head_weight = model.classifier.weight.detach().clone()
+    names = [name for name in tokenizer.model_input_names if name != "position_ids"]
+    exported = backends.export_onnx(model, tokenizer, names, tmp_path / "model.onnx")
+    assert not model.training  # the export left the model as it found it
+    fused = backends.fuse_transformer_graph(exported, model.config, tmp_path / "fused.onnx")
+    layers = model.config.num_hidden_layers
+    assert Counter(node.op_type for node in onnx.load(str(fused)).graph.node)["Attention"] == layers
+    graph = onnx.load(str(backends.quantize_onnx(fused, tmp_path / "int8.onnx"))).graph
+    operators = Counter(node.op_type for node in graph.node)
+    assert operators["QAttention"] == layers
+    assert operators["DynamicQuantizeMatMul"] + operators["MatMulInteger"] > 0
+    (head,) = [node for node in graph.node if node.name in backends.classifier_head(graph)]
+    assert head.op_type == "MatMul"  # not quantized: its weight is the float32 classifier, as trained
+    weights = {tensor.name: tensor for tensor in graph.initializer}
+    stored = onnx.numpy_helper.to_array(weights[head.input[1]])
+    assert stored.dtype == np.float32 and torch.equal(torch.from_numpy(stored.T.copy()), head_weight)
+
+
 def test_a_precision_flag_that_clashes_with_the_backend_is_refused(tagger_dir, tmp_path):
     text = write(tmp_path / "in.txt", "mary left\n")
     with pytest.raises(ConfigError, match="--autocast bfloat16 goes with the float torch backend only"):
