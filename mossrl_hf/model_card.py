@@ -73,6 +73,14 @@ TASKS = {
         ("text-generation", "causal-lm"),
         ("perplexity", "loss"),
     ),
+    "masked_lm": Task(
+        "fill-mask",
+        "MaskedLM",
+        "recipes/mlm.py",
+        "masked language modelling (domain-adaptive pretraining on unlabeled text)",
+        ("fill-mask", "masked-lm", "domain-adaptation"),
+        ("perplexity", "perplexity_before", "loss"),
+    ),
     "rl": Task(
         "text-generation",
         "CausalLM",
@@ -108,6 +116,8 @@ def metric_title(task: str, metric: str, labels: list[str]) -> str:
         return "word accuracy" if metric == "accuracy" else f"entity {title}"
     if task == "reward_model" and metric == "accuracy":
         return "pairwise accuracy"
+    if task == "masked_lm" and metric == "perplexity_before":
+        return "perplexity of the starting model"
     if task == "classification" and metric in ("f1", "precision", "recall"):
         title += f" ({labels[1]})" if len(labels) == 2 else " (macro)"
     return title

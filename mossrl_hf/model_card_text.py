@@ -46,6 +46,7 @@ _PIPELINES = {
     "reward_model": ('function_to_apply="none"', "dialogue"),
     "causal_lm": ("", '"the film is", max_new_tokens=30, do_sample=True'),
     "rl": ("", '"the film is", max_new_tokens=30, do_sample=True'),
+    "masked_lm": ("", '"the european union [MASK] the proposal ."'),
 }
 _GENERATE = """inputs = tokenizer("the film is", return_tensors="pt")
 with torch.no_grad():
@@ -74,6 +75,12 @@ labels = [model.config.id2label[index] for index in probabilities.argmax(-1).tol
 """,
     "causal_lm": _GENERATE,
     "rl": _GENERATE,
+    "masked_lm": """inputs = tokenizer("the european union [MASK] the proposal .", return_tensors="pt")
+with torch.no_grad():
+    logits = model(**inputs).logits
+position = (inputs["input_ids"][0] == tokenizer.mask_token_id).nonzero()[0, 0]
+print(tokenizer.convert_ids_to_tokens(logits[0, position].topk(5).indices.tolist()))
+""",
     "reward_model": """tokenizer.truncation_side = "left"  # as in training: long prompts lose their beginning
 """
     + _DIALOGUE
@@ -91,6 +98,8 @@ _COMMANDS = {
     "reward_model": _REWARD_COMMAND + "one text per line (or JSON Lines with `--text_field`) with the reward",
     "causal_lm": "`accelerate launch recipes/rl.py --model_name_or_path DIR --reward_model REWARD_DIR "
     "--prompts_file FILE` trains it further against a reward model",
+    "masked_lm": "`accelerate launch recipes/ner.py --model_name_or_path DIR ...` (or classify.py) "
+    "fine-tunes it for a task; the masked-LM head is dropped",
     "rl": "`accelerate launch recipes/rl.py --model_name_or_path DIR ...` continues the training; "
     "`samples_before.jsonl` and `samples_after.jsonl` beside the model show what it writes",
 }
@@ -192,6 +201,8 @@ def _usage(inputs: CardInputs, task: Task, base: str) -> str:
 def _labels_section(inputs: CardInputs) -> str:
     if inputs.task in _GENERATIVE:
         return "## Output\n\nText: the model continues a prompt one token at a time."
+    if inputs.task == "masked_lm":
+        return "## Output\n\nFor each masked position, a score for every token of the vocabulary."
     if inputs.task == "reward_model":
         return "## Labels\n\nOne output, a real-valued reward (not a class): higher means preferred."
     rows = [[str(index), f"`{label}`"] for index, label in enumerate(inputs.labels)]

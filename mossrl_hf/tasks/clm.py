@@ -33,13 +33,15 @@ MODEL_PRESETS = {
 }
 
 
-def read_splits(data_args, seed: int) -> dict[str, list[str]]:
-    """Training and validation texts; without a validation file, a seeded share of the training texts."""
+def read_splits(data_args, seed: int, read_texts=None) -> dict[str, list[str]]:
+    """Training and validation texts; without a validation file, a seeded share of the training texts.
+    `read_texts(path)`: the texts of a file (default: plain text, or the JSON/CSV --text_column)."""
     if not data_args.train_file:
         raise ConfigError("--train_file is needed: plain text, one text a line (or a JSON/CSV column)")
-    train = read_plain_texts(data_args.train_file, data_args.text_column)
+    read_texts = read_texts or (lambda path: read_plain_texts(path, data_args.text_column))
+    train = read_texts(data_args.train_file)
     if data_args.validation_file:
-        validation = read_plain_texts(data_args.validation_file, data_args.text_column)
+        validation = read_texts(data_args.validation_file)
     else:
         if len(train) < 2:
             raise DataError(data_args.train_file, None, "one text only: nothing to hold out for validation")
