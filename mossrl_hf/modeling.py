@@ -122,6 +122,9 @@ def _load_classifier(args: ModelArguments, labels: list[str], auto_class):
         return model
     config = load_config(args)
     previous = trained_labels(config)
+    if previous is not None and len(labels) > len(previous) and labels[: len(previous)] == previous:
+        model = _load_classifier(args, previous, auto_class)  # the trained head as it is, then grown
+        return grow_head(model, labels)
     head_matches = previous == labels
     if previous is not None and not head_matches:
         logger.warning(
@@ -142,6 +145,44 @@ def _load_classifier(args: ModelArguments, labels: list[str], auto_class):
         ignore_mismatched_sizes=not head_matches,
         **_hub_options(args),
     )
+
+
+def grow_head(model, labels: list[str]):
+    """The classifier's output layer with rows for `labels`, whose first labels are the ones it predicts:
+    their rows (weights and bias) are kept bit for bit, the new rows start as the model initialises a head."""
+    old_count = model.config.num_labels
+    parent, name, layer = _output_layer(model, old_count)
+    grown = torch.nn.Linear(layer.in_features, len(labels), bias=layer.bias is not None)
+    grown.to(dtype=layer.weight.dtype, device=layer.weight.device)
+    model._init_weights(grown)
+    with torch.no_grad():
+        grown.weight[:old_count] = layer.weight
+        if layer.bias is not None:
+            grown.bias[:old_count] = layer.bias
+    setattr(parent, name, grown)
+    logger.warning(
+        "Growing the label set of %s from %d to %d labels (new: %s); the trained rows are kept",
+        model.config.name_or_path,
+        old_count,
+        len(labels),
+        ", ".join(labels[old_count:]),
+    )
+    with_labels(model.config, labels)
+    if hasattr(model, "num_labels"):  # the task heads' forward reshapes the logits by it
+        model.num_labels = len(labels)
+    return model
+
+
+def _output_layer(model, num_labels: int):
+    """(parent module, attribute name, layer) of the last linear layer with one output per label."""
+    found = None
+    for module in model.modules():
+        for child_name, child in module.named_children():
+            if isinstance(child, torch.nn.Linear) and child.out_features == num_labels:
+                found = (module, child_name, child)
+    if found is None:
+        raise ConfigError(f"{model.config.name_or_path}: no output layer with {num_labels} outputs to grow")
+    return found
 
 
 def pickle_weight_files(path: str) -> list[str]:

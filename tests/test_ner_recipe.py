@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -259,27 +260,41 @@ def test_best_model_and_resume_from_checkpoint(ner_recipe, tiny_bert_dir, tmp_pa
     assert state["global_step"] == 3 and "test_f1" in results
 
 
-def test_a_checkpoint_with_another_label_set_is_re_headed(ner_recipe, tiny_bert_dir, tmp_path, caplog):
+def test_new_labels_grow_the_head_and_keep_the_trained_rows(ner_recipe, tiny_bert_dir, tmp_path, caplog):
+    from transformers import AutoModelForTokenClassification
+
+    from mossrl_hf import modeling
+
     first = tmp_path / "first"
     ner_recipe(run_args(tiny_bert_dir, first, max_steps=1))
+    first_ids = json.loads((first / "config.json").read_text())["id2label"]
+    old_labels = [first_ids[str(index)] for index in range(len(first_ids))]
     other = write(tmp_path / "other.txt", "Acme B-COMPANY\nrose O\n\nBig B-COMPANY\nCo I-COMPANY\n")
+    second = [
+        "--model_name_or_path", str(first), "--train_file", other, "--output_dir", str(tmp_path / "second"),
+        "--disable_tqdm", "true", "--save_strategy", "no",
+    ]  # fmt: skip
     with caplog.at_level("WARNING", logger="mossrl_hf"):
-        ner_recipe(
-            [
-                "--model_name_or_path",
-                str(first),
-                "--train_file",
-                other,
-                "--output_dir",
-                str(tmp_path / "second"),
-                "--max_steps",
-                "1",
-                "--disable_tqdm",
-                "true",
-                "--save_strategy",
-                "no",
-            ]
-        )
-    assert any("Re-heading" in record.getMessage() for record in caplog.records)
+        ner_recipe([*second, "--max_steps", "1"])
+    assert any("Growing the label set" in record.getMessage() for record in caplog.records)
     config = json.loads((tmp_path / "second" / "config.json").read_text())
+    grown = [config["id2label"][str(index)] for index in range(len(config["id2label"]))]
+    assert grown == [*old_labels, "B-COMPANY", "I-COMPANY"]  # old ids kept, new ones after
+    # Before any training step the old rows are the trained ones, bit for bit; the new rows are new.
+    arguments = SimpleNamespace(
+        model_name_or_path=str(first), tokenizer_name_or_path=None, model_revision="main", cache_dir=None,
+        trust_remote_code=False, allow_pickle_weights=False, dropout_overrides={}, case_markers=False,
+    )  # fmt: skip
+    model = modeling.load_classifier(arguments, grown, AutoModelForTokenClassification)
+    trained = load_file(first / "model.safetensors")
+    count = len(old_labels)
+    assert torch.equal(model.classifier.weight[:count], trained["classifier.weight"])
+    assert torch.equal(model.classifier.bias[:count], trained["classifier.bias"])
+    assert model.classifier.weight.shape[0] == len(grown) and model.classifier.weight[count:].abs().sum() > 0
+    # --label_names still starts a head afresh, with only the labels given.
+    with caplog.at_level("WARNING", logger="mossrl_hf"):
+        ner_recipe([*second, "--output_dir", str(tmp_path / "third"), "--max_steps", "1",
+                    "--label_names", "O", "B-COMPANY", "I-COMPANY"])  # fmt: skip
+    assert any("Re-heading" in record.getMessage() for record in caplog.records)
+    config = json.loads((tmp_path / "third" / "config.json").read_text())
     assert sorted(config["id2label"].values()) == ["B-COMPANY", "I-COMPANY", "O"]

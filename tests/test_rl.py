@@ -123,7 +123,9 @@ def test_a_minimum_length_holds_back_the_end_of_text(eager_to_stop_policy_dir):
     ))  # fmt: skip
     end = tokenizer.eos_token_id
     sampling = rl.Sampling(max_new_tokens=6, temperature=1.0, top_p=1.0, top_k=None, generations=2)
-    assert [completion for _, _, completion in rl.sample(model, tokenizer, PROMPTS[:2], sampling)] == [[end]] * 4
+    assert [completion for _, _, completion in rl.sample(model, tokenizer, PROMPTS[:2], sampling)] == [
+        [end]
+    ] * 4
     sampling.min_new_tokens = 3
     completions = [completion for _, _, completion in rl.sample(model, tokenizer, PROMPTS[:2], sampling)]
     assert [len(c) for c in completions] == [4] * 4 and all(c[-1] == end not in c[:-1] for c in completions)

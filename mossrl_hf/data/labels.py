@@ -8,13 +8,16 @@ def choose_label_set(
 ) -> tuple[list[str], str]:
     """The labels in id order and where they came from (for error messages).
 
-    `given` (`--label_names`) wins; else a fine-tuned model's labels when evaluating it, or when training it
-    further on data with the same label set (its head stays valid); else the training split's labels.
+    `given` (`--label_names`) wins; else a fine-tuned model's labels, followed, when training it further, by
+    the training split's labels it does not have (continual learning: the label set grows, the old labels
+    keep their ids); else the training split's labels.
     """
     if given:
         labels, origin = list(given), "--label_names"
-    elif model_labels is not None and (not training or set(model_labels) == set(train_labels or [])):
-        labels, origin = list(model_labels), "the model"
+    elif model_labels is not None:
+        new = [label for label in (train_labels or []) if label not in model_labels] if training else []
+        labels = [*model_labels, *new]
+        origin = "the model and the new labels of the training data" if new else "the model"
     elif train_labels is not None:
         labels, origin = list(train_labels), "the training data"
     else:

@@ -92,9 +92,7 @@ def hold_back_end_of_text(training_args, rl_args, explicit: set[str]) -> None:
         return
     if maximum is not None and minimum > maximum:
         if "max_completion_length" in explicit:
-            raise ConfigError(
-                f"--min_completion_length {minimum} is above --max_completion_length {maximum}"
-            )
+            raise ConfigError(f"--min_completion_length {minimum} is above --max_completion_length {maximum}")
         training_args.max_completion_length = minimum
     training_args.generation_kwargs = {**(training_args.generation_kwargs or {}), "min_new_tokens": minimum}
 
