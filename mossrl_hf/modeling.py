@@ -136,11 +136,22 @@ def _load_classifier(args: ModelArguments, labels: list[str], auto_class):
             len(labels),
             ", ".join(labels),
         )
+    head = auto_class.__name__.removeprefix("AutoModelFor")
+    has_head = any(name.endswith(f"For{head}") for name in config.architectures or [])
+    if head_matches and not has_head:  # a bare encoder, or another task's model (a masked LM, say)
+        logger.info(
+            "%s (%s): the encoder's weights are used and a new %s head starts from random weights",
+            model_path(args),
+            ", ".join(config.architectures or [config.model_type]),
+            head,
+        )
     config = with_dropout(with_labels(config, labels), args)
     return load_weights(
         auto_class,
         model_path(args),
         args.allow_pickle_weights,
+        # Its list of the keys a new head lacks (and of the old head's, unused) says what the line above says.
+        quiet=not (head_matches and has_head),
         config=config,
         ignore_mismatched_sizes=not head_matches,
         **_hub_options(args),
@@ -199,18 +210,37 @@ def _pickle_refusal(path: str, files: list[str]) -> ConfigError:
     )
 
 
-def load_weights(auto_class, path: str, allow_pickle_weights: bool = False, **options):
-    """`auto_class.from_pretrained(path)`, from safetensors weights only unless `allow_pickle_weights`."""
+def load_weights(auto_class, path: str, allow_pickle_weights: bool = False, quiet: bool = False, **options):
+    """`auto_class.from_pretrained(path)`, from safetensors weights only unless `allow_pickle_weights`.
+    `quiet`: without transformers' table of missing and unused keys, for loads whose head is new on purpose
+    (the caller says so in one line)."""
     try:
-        return auto_class.from_pretrained(
-            path, use_safetensors=None if allow_pickle_weights else True, **options
-        )
+        with _load_report_off() if quiet else contextlib.nullcontext():
+            return auto_class.from_pretrained(
+                path, use_safetensors=None if allow_pickle_weights else True, **options
+            )
     except OSError as error:  # no weights file (of the allowed kind), no such directory or Hub id
         pickles = pickle_weight_files(path)
         if pickles and not allow_pickle_weights:
             raise _pickle_refusal(path, pickles) from None
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(f"{path}: cannot load the model weights: {first_line}") from None
+
+
+@contextlib.contextmanager
+def _load_report_off():
+    loggers = [
+        logging.getLogger(name)
+        for name in ("transformers.utils.loading_report", "transformers.modeling_utils")
+    ]
+    levels = [each.level for each in loggers]
+    for each in loggers:
+        each.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for each, level in zip(loggers, levels, strict=True):
+            each.setLevel(level)
 
 
 def is_adapter_dir(path: str) -> bool:

@@ -28,7 +28,9 @@ from mossrl_hf.tasks import clm, mlm
 
 ARGUMENT_TYPES = (MaskedLmModelArguments, MaskedLmDataArguments, RecipeTrainingArguments)
 
-RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/mlm", learning_rate=5e-5)
+# The collator reads the special-token mask and (whole-word masking) the word offsets, which the model does
+# not take: Trainer must not drop them.
+RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/mlm", learning_rate=5e-5, remove_unused_columns=False)
 
 
 def main(argv: list[str] | None = None) -> dict:

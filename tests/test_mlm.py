@@ -2,6 +2,8 @@
 
 import json
 import runpy
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -31,10 +33,8 @@ def mlm_argv(model_dir: str, tmp_path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def test_masked_lm_loss_falls_on_a_repeated_text_and_ner_takes_the_model(
-    mlm_main, ner_recipe, tiny_bert_dir, tmp_path, capfd
-):
-    results = mlm_main(mlm_argv(tiny_bert_dir, tmp_path))
+def test_masked_lm_loss_falls_on_a_repeated_text_and_ner_takes_the_model(mlm_main, tiny_bert_dir, tmp_path):
+    results = mlm_main(mlm_argv(tiny_bert_dir, tmp_path, "--whole_word_masking", "true"))
     assert results["eval_perplexity"] < results["eval_perplexity_before"] / 2
     saved = json.loads((tmp_path / "out" / "all_results.json").read_text())
     assert saved["eval_perplexity_before"] == results["eval_perplexity_before"]
@@ -44,12 +44,14 @@ def test_masked_lm_loss_falls_on_a_repeated_text_and_ner_takes_the_model(
     filled = pipeline("fill-mask", model=str(tmp_path / "out"))("john smith visited [MASK] on monday .")
     assert len(filled) == 5
     # Fine-tuning starts from the trained encoder, its masked-LM head dropped without a warning flood.
-    capfd.readouterr()
-    ner_recipe(
-        run_args(tiny_bert_dir, tmp_path / "ner", model_name_or_path=str(tmp_path / "out"), max_steps=1)
+    ner_argv = run_args(
+        tiny_bert_dir, tmp_path / "ner", model_name_or_path=str(tmp_path / "out"), max_steps=1
     )
-    captured = capfd.readouterr()
-    assert "cls.predictions" not in captured.out + captured.err
+    completed = subprocess.run(
+        [sys.executable, "recipes/ner.py", *ner_argv], cwd=REPO, capture_output=True, text=True, timeout=180
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "LOAD REPORT" not in completed.stderr and "cls.predictions" not in completed.stderr
     from safetensors.torch import load_file
 
     pretrained = load_file(tmp_path / "out" / "model.safetensors")

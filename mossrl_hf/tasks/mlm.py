@@ -54,14 +54,16 @@ def load_masked_lm(model_args, whole_word_masking: bool):
     if whole_word_masking and not tokenizer.is_fast:
         raise ConfigError(f"{path}: --whole_word_masking needs a fast tokenizer (word offsets)")
     architectures = config.architectures or []
-    if not any(name.endswith(("ForMaskedLM", "ForPreTraining")) for name in architectures):
+    has_head = any(name.endswith(("ForMaskedLM", "ForPreTraining")) for name in architectures)
+    if not has_head:
         logger.warning(
             "%s (%s) has no masked-LM head: a new one starts from random weights (the output layer is tied "
             "to the word embeddings), so eval_perplexity_before is that of an untrained head",
             path,
             ", ".join(architectures) or config.model_type,
         )
-    return load_weights(AutoModelForMaskedLM, path, model_args.allow_pickle_weights, **options), tokenizer
+    model = load_weights(AutoModelForMaskedLM, path, model_args.allow_pickle_weights, not has_head, **options)
+    return model, tokenizer
 
 
 def sequences(texts: list[str], tokenizer, max_length: int, pack: bool, offsets: bool) -> datasets.Dataset:
