@@ -16,7 +16,9 @@ REWARD_INPUTS = ("full", "completion")
 
 
 @dataclass
-class TextDataArguments:
+class TextSplitArguments:
+    """Plain text for language modelling, and its held-out share: what clm.py and mlm.py read alike."""
+
     train_file: Optional[str] = field(
         default=None,
         metadata={
@@ -31,20 +33,11 @@ class TextDataArguments:
         default=5.0,
         metadata={"help": "Without --validation_file: this share of train_file's texts is held out."},
     )
-    block_size: int = field(
-        default=128,
-        metadata={
-            "help": "Texts are joined (each after an end-of-text token) and cut into blocks "
-            "of this many tokens."
-        },
-    )
     max_train_samples: Optional[int] = field(
         default=None, metadata={"help": "Use at most this many training texts (drawn with --seed)."}
     )
 
     def __post_init__(self):
-        if self.block_size < 8:
-            raise ConfigError(f"--block_size must be at least 8, not {self.block_size}")
         if not 0 < self.validation_split_percentage < 100:
             raise ConfigError(
                 f"--validation_split_percentage must be in (0, 100), not {self.validation_split_percentage}"
@@ -56,6 +49,22 @@ class TextDataArguments:
     def data_files(self) -> dict[str, str]:
         files = {"train": self.train_file, "validation": self.validation_file}
         return {split: path for split, path in files.items() if path}
+
+
+@dataclass
+class TextDataArguments(TextSplitArguments):
+    block_size: int = field(
+        default=128,
+        metadata={
+            "help": "Texts are joined (each after an end-of-text token) and cut into blocks "
+            "of this many tokens."
+        },
+    )
+
+    def __post_init__(self):
+        if self.block_size < 8:
+            raise ConfigError(f"--block_size must be at least 8, not {self.block_size}")
+        super().__post_init__()
 
     @property
     def max_seq_length(self) -> int:  # the model card's name for it

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .errors import ConfigError
+from .lm_configs import TextSplitArguments
 
 INPUT_FORMATS = ("text", "conll")
 
@@ -30,7 +31,7 @@ class MaskedLmModelArguments:
 
 
 @dataclass
-class MaskedLmDataArguments:
+class MaskedLmDataArguments(TextSplitArguments):
     train_file: Optional[str] = field(
         default=None,
         metadata={
@@ -38,18 +39,9 @@ class MaskedLmDataArguments:
             "file's --text_column, or CoNLL files' words (--input_format conll)."
         },
     )
-    validation_file: Optional[str] = field(
-        default=None,
-        metadata={"help": "Held-out text, as train_file (default: --validation_split_percentage of it)."},
-    )
     input_format: str = field(
         default="text",
         metadata={"help": "text (lines or a JSON/CSV column) or conll (each sentence's words, tags unused)."},
-    )
-    text_column: str = field(default="text", metadata={"help": "Column (key) holding the text in JSON/CSV."})
-    validation_split_percentage: float = field(
-        default=5.0,
-        metadata={"help": "Without --validation_file: this share of train_file's texts is held out."},
     )
     max_seq_length: int = field(
         default=128, metadata={"help": "Tokens per training sequence, special tokens included."}
@@ -68,9 +60,6 @@ class MaskedLmDataArguments:
         default=False,
         metadata={"help": "Mask every sub-word of a chosen word together (the masked ones become [MASK])."},
     )
-    max_train_samples: Optional[int] = field(
-        default=None, metadata={"help": "Use at most this many training texts (drawn with --seed)."}
-    )
 
     def __post_init__(self):
         if self.input_format not in INPUT_FORMATS:
@@ -81,14 +70,4 @@ class MaskedLmDataArguments:
             raise ConfigError(f"--max_seq_length must be at least 8, not {self.max_seq_length}")
         if not 0 < self.mlm_probability < 1:
             raise ConfigError(f"--mlm_probability must be in (0, 1), not {self.mlm_probability}")
-        if not 0 < self.validation_split_percentage < 100:
-            raise ConfigError(
-                f"--validation_split_percentage must be in (0, 100), not {self.validation_split_percentage}"
-            )
-        if self.max_train_samples is not None and self.max_train_samples < 1:
-            raise ConfigError(f"--max_train_samples must be at least 1, not {self.max_train_samples}")
-
-    @property
-    def data_files(self) -> dict[str, str]:
-        files = {"train": self.train_file, "validation": self.validation_file}
-        return {split: path for split, path in files.items() if path}
+        super().__post_init__()

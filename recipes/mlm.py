@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.do_train:
         results.update(runtime.train_and_save(trainer))
     if training_args.do_eval:
-        metrics = clm.with_perplexity(trainer.evaluate()) | results
-        metrics = {key: value for key, value in metrics.items() if key.startswith("eval_")}
+        metrics = clm.with_perplexity(trainer.evaluate())
+        metrics |= {key: value for key, value in results.items() if key.startswith("eval_")}  # before
         trainer.log_metrics("eval", metrics)
         runtime.save_metrics(trainer, "eval", metrics)
         results.update(metrics)

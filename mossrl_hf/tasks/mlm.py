@@ -18,6 +18,7 @@ from ..data.conll import iter_conll
 from ..data.plain_text import read_plain_texts
 from ..errors import ConfigError, DataError
 from ..modeling import default_model_path, load_weights
+from .clm import with_perplexity
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +141,6 @@ class MaskedLmBatches:
 
 def before_figures(metrics: dict) -> dict:
     """The starting model's evaluation as `eval_loss_before` and `eval_perplexity_before`."""
-    from .clm import with_perplexity
-
     metrics = with_perplexity({"eval_loss": metrics["eval_loss"]})
     return {f"{key}_before": value for key, value in metrics.items()}
 
