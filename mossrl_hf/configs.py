@@ -19,7 +19,12 @@ from .data_configs import (
     resolve_stride,
 )
 from .errors import ConfigError
-from .method_configs import DistillationArguments, RobustnessArguments
+from .method_configs import (
+    ContinualArguments,
+    DistillationArguments,
+    RobustnessArguments,
+    SelfTrainingArguments,
+)
 from .peft_configs import MERGEABLE_METHODS, PEFT_METHODS, LoraArguments, PeftArguments
 
 # Re-exported: every argument dataclass is importable from here.
@@ -27,12 +32,14 @@ __all__ = [
     "MERGEABLE_METHODS",
     "PEFT_METHODS",
     "ClassificationDataArguments",
+    "ContinualArguments",
     "DistillationArguments",
     "LoraArguments",
     "NerDataArguments",
     "PeftArguments",
     "PreferenceDataArguments",
     "RobustnessArguments",
+    "SelfTrainingArguments",
     "SplitFiles",
     "default_stride",
     "eval_by_length_field",

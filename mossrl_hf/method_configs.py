@@ -109,3 +109,121 @@ class RobustnessArguments:
             )
         if not 0.0 < self.test_noise_rate <= 1.0:
             raise ConfigError(f"--test_noise_rate must be in (0, 1], not {self.test_noise_rate}")
+
+
+CONTINUAL_REGULARIZERS = ("none", "l2sp", "ewc")
+
+
+@dataclass
+class ContinualArguments:
+    """Continuing a trained model on new data without forgetting the old: replay, a penalty that keeps the
+    weights near the starting model's, and the old task's test scored before and after."""
+
+    replay_file: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": "The old task's training data (same format as --train_file): a share of it "
+            "(--replay_ratio) is mixed into the new training data. Its labels must be in the model's."
+        },
+    )
+    replay_ratio: float = field(
+        default=0.25,
+        metadata={
+            "help": "Old examples mixed in per new training example (0.25: one old for every four new), "
+            "drawn with --seed; beyond what --replay_file holds, its examples repeat."
+        },
+    )
+    continual_regularization: str = field(
+        default="none",
+        metadata={
+            "help": "`none`; `l2sp` (lambda/2 * sum of (w - w_start)^2 over the starting model's weights, "
+            "Li et al. 2018); `ewc` (each term weighted by its diagonal Fisher information on "
+            "--replay_file, scaled to mean 1, Kirkpatrick et al. 2017). New head rows are not held."
+        },
+    )
+    continual_lambda: float = field(
+        default=1.0, metadata={"help": "Weight of the --continual_regularization penalty (> 0)."}
+    )
+    ewc_fisher_samples: int = field(
+        default=256,
+        metadata={"help": "EWC: --replay_file examples (the first ones) the Fisher information is taken on."},
+    )
+    previous_test_file: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": "The old task's test data: scored before and after training (previous_before_*, "
+            "previous_after_*) and reported as forgetting_* (before - after). NER scores it over the "
+            "entity types it has: a word of a new type counts as O there."
+        },
+    )
+
+    def __post_init__(self):
+        if self.continual_regularization not in CONTINUAL_REGULARIZERS:
+            raise ConfigError(
+                f"--continual_regularization must be one of {', '.join(CONTINUAL_REGULARIZERS)}, "
+                f"not {self.continual_regularization!r}"
+            )
+        if self.continual_regularization != "none" and self.continual_lambda <= 0:
+            raise ConfigError(f"--continual_lambda must be above 0, not {self.continual_lambda}")
+        if self.continual_regularization == "ewc" and not self.replay_file:
+            raise ConfigError(
+                "--continual_regularization ewc estimates the Fisher information on the old data: "
+                "give --replay_file"
+            )
+        if self.replay_ratio <= 0:
+            raise ConfigError(f"--replay_ratio must be above 0, not {self.replay_ratio}")
+        if self.ewc_fisher_samples < 1:
+            raise ConfigError(f"--ewc_fisher_samples must be at least 1, not {self.ewc_fisher_samples}")
+
+    @property
+    def data_files(self) -> dict[str, str]:
+        files = {"replay": self.replay_file, "previous_test": self.previous_test_file}
+        return {split: path for split, path in files.items() if path}
+
+
+@dataclass
+class SelfTrainingArguments:
+    """Self-training: unlabeled texts labelled by the model (or a reward function), the confident ones
+    trained on beside the labelled data, round after round."""
+
+    unlabeled_file: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": "Unlabeled texts: one a line (.txt, .txt.gz), or JSON Lines with --text_column. "
+            "Blank lines are errors."
+        },
+    )
+    self_training_rounds: int = field(
+        default=1,
+        metadata={
+            "help": "With --unlabeled_file: rounds of pseudo-labelling and training after the first "
+            "training on the labelled data (each trains --num_train_epochs on labelled + kept)."
+        },
+    )
+    pseudo_label_threshold: float = field(
+        default=0.9,
+        metadata={
+            "help": "Keep an unlabeled text when its predicted class's probability is at least this "
+            "(with --pseudo_label_model: its score >= threshold -> positive, <= 1 - threshold -> negative)."
+        },
+    )
+    pseudo_label_model: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": "Label with this classifier or reward model (anything mossrl_hf.reward loads; a "
+            "scalar reward passes through a sigmoid) instead of the model being trained; two-label tasks."
+        },
+    )
+    max_unlabeled_samples: Optional[int] = field(
+        default=None, metadata={"help": "Use at most the first this many unlabeled texts."}
+    )
+
+    def __post_init__(self):
+        if not 0.0 <= self.pseudo_label_threshold <= 1.0:
+            raise ConfigError(
+                f"--pseudo_label_threshold must be in [0, 1], not {self.pseudo_label_threshold}"
+            )
+        if self.self_training_rounds < 1:
+            raise ConfigError(f"--self_training_rounds must be at least 1, not {self.self_training_rounds}")
+        if self.max_unlabeled_samples is not None and self.max_unlabeled_samples < 1:
+            raise ConfigError(f"--max_unlabeled_samples must be at least 1, not {self.max_unlabeled_samples}")

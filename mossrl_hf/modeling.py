@@ -162,7 +162,7 @@ def grow_head(model, labels: list[str]):
     """The classifier's output layer with rows for `labels`, whose first labels are the ones it predicts:
     their rows (weights and bias) are kept bit for bit, the new rows start as the model initialises a head."""
     old_count = model.config.num_labels
-    parent, name, layer = _output_layer(model, old_count)
+    parent, name, layer = output_layer(model, old_count)
     grown = torch.nn.Linear(layer.in_features, len(labels), bias=layer.bias is not None)
     grown.to(dtype=layer.weight.dtype, device=layer.weight.device)
     model._init_weights(grown)
@@ -184,7 +184,7 @@ def grow_head(model, labels: list[str]):
     return model
 
 
-def _output_layer(model, num_labels: int):
+def output_layer(model, num_labels: int):
     """(parent module, attribute name, layer) of the last linear layer with one output per label."""
     found = None
     for module in model.modules():

@@ -27,7 +27,16 @@ logger = logging.getLogger("mossrl_hf")
 _STAGES = {"do_train": "train", "do_eval": "validation", "do_predict": "test"}
 MODEL_STAGING = ".model.partial"  # inside output_dir, so that the final renames stay on one filesystem
 NOISY_TEST = "test_noisy"  # the test split scored again with --test_noise perturbations
-METRIC_PREFIX = {"validation": "eval", "test": "test", NOISY_TEST: NOISY_TEST}
+# An old task's test split (continual learning), scored before and after training.
+PREVIOUS_BEFORE, PREVIOUS_AFTER = "previous_before", "previous_after"
+METRIC_PREFIX = {
+    "validation": "eval",
+    "test": "test",
+    NOISY_TEST: NOISY_TEST,
+    PREVIOUS_BEFORE: PREVIOUS_BEFORE,
+    PREVIOUS_AFTER: PREVIOUS_AFTER,
+}
+TRAINING_SPLITS = ("train", "replay")  # kept in file order (the others are length-sorted to predict)
 
 
 def recipe_defaults(output_dir: str, **overrides: Any) -> dict[str, Any]:
@@ -260,11 +269,15 @@ def score_split(
     """Evaluate (validation) or predict (test) `dataset` with a task's `compute_metrics`, add `extra`
     figures, log and save them as `{prefix}_results.json`. Returns the prefix (eval, test) and the metrics."""
     prefix = METRIC_PREFIX[split]
-    trainer.compute_metrics = compute_metrics
-    if prefix == "eval":
-        metrics = trainer.evaluate(dataset, metric_key_prefix=prefix)
-    else:
-        metrics = trainer.predict(dataset, metric_key_prefix=prefix).metrics
+    # Only for this call: training's own evaluations (a split scored before training) keep theirs.
+    kept, trainer.compute_metrics = trainer.compute_metrics, compute_metrics
+    try:
+        if prefix == "eval":
+            metrics = trainer.evaluate(dataset, metric_key_prefix=prefix)
+        else:
+            metrics = trainer.predict(dataset, metric_key_prefix=prefix).metrics
+    finally:
+        trainer.compute_metrics = kept
     metrics.update({f"{prefix}_{key}": value for key, value in (extra or {}).items()})
     samples = getattr(trainer.args, "bootstrap_samples", 0)
     if prefix == "test" and samples and hasattr(compute_metrics, "intervals"):

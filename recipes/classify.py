@@ -13,11 +13,12 @@ Every transformers.TrainingArguments flag works; `--help` lists them all.
 
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
 
-from mossrl_hf import hp_search, modeling, runtime, students
+from mossrl_hf import continual, hp_search, modeling, runtime, students
 from mossrl_hf.adapters import apply_peft
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import (
     ClassificationDataArguments,
+    ContinualArguments,
     DistillationArguments,
     ModelArguments,
     PeftArguments,
@@ -36,6 +37,7 @@ ARGUMENT_TYPES = (
     PeftArguments,
     DistillationArguments,
     RobustnessArguments,
+    ContinualArguments,
     RecipeTrainingArguments,
 )
 
@@ -45,17 +47,19 @@ RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/classify", train_sampling_str
 
 def main(argv: list[str] | None = None) -> dict:
     parsed = parse_args(ARGUMENT_TYPES, argv, RECIPE_DEFAULTS, __doc__)
-    model_args, data_args, peft_args, distill_args, robust_args, training_args = parsed.values
+    model_args, data_args, peft_args, distill_args, robust_args, continual_args, training_args = parsed.values
     runtime.setup_run(parsed, "classification")
 
-    # Data: read and check every split, settle the label set.
+    # Data: read and check every split (a continued run's old data too), settle the label set.
     use_sample_if_no_data(data_args, "sentiment")
-    data = load_classification_data(data_args)
+    data = load_classification_data(data_args, continual_args.data_files)
     runtime.plan_stages(training_args, parsed.explicit, set(data))
     students.check_methods(distill_args, robust_args, model_args, training_args)
-    runtime.save_run_record(training_args, parsed, data_args.data_files)
+    continual.check_continual(continual_args, training_args, parsed.explicit)
+    runtime.save_run_record(training_args, parsed, {name: split.source for name, split in data.items()})
     model_labels = modeling.trained_labels(modeling.load_config(model_args))
     labels = resolve_class_labels(data, data_args, model_labels, training=training_args.do_train)
+    old_label_count = continual.grown_from(model_labels, labels)
 
     # Model (a student of fewer layers; + adapter or frozen parts), the teacher if any, and features.
     def build_model(peft: PeftArguments):  # also each hyperparameter-search trial's model_init
@@ -70,27 +74,37 @@ def main(argv: list[str] | None = None) -> dict:
     teacher = students.load_teacher(
         distill_args, model_args, labels, AutoModelForSequenceClassification, tokenizer
     )
-    splits = classification.build_splits(
-        data, tokenizer, labels, data_args, runtime.needed_splits(training_args)
-    )
+    needed = runtime.needed_splits(training_args) | set(continual_args.data_files)
+    splits = classification.build_splits(data, tokenizer, labels, data_args, needed)
+    replay = splits["replay"].features if "replay" in splits else None
 
     validation = splits.get("validation")
     trainer = with_methods(ClassWeightedTrainer)(
         model=model,
         args=training_args,
         data_collator=DataCollatorWithPadding(tokenizer),
-        train_dataset=splits["train"].features if training_args.do_train else None,
+        train_dataset=continual.with_replay(
+            splits["train"].features, replay, continual_args.replay_ratio, training_args.seed
+        )
+        if training_args.do_train
+        else None,
         eval_dataset=validation.features if validation else None,
         processing_class=tokenizer,
         callbacks=runtime.training_callbacks(training_args),
         compute_metrics=classification.ClassificationMetrics(labels, training_args.metric),
         class_weights=classification.class_weights(data_args.class_weights, data.get("train"), labels),
         **students.trainer_options(distill_args, robust_args, teacher),
+        **continual.trainer_options(continual_args, replay, old_label_count),
     )
 
+    forgetting = continual.ForgettingCheck(
+        splits.get("previous_test"), classification.scorer(labels), old_label_count
+    )
+    forgetting.before(trainer)
     results = {}
     if training_args.do_train:
         results = hp_search.train_and_save(trainer, parsed, "classification", build_model)
+    results.update(forgetting.after(trainer, classification.SUMMARY_KEYS))
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
         if wanted:
             results.update(classification.score_split(trainer, splits[split_name], labels))

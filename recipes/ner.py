@@ -13,10 +13,11 @@ Every transformers.TrainingArguments flag works; `--help` lists them all.
 
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, set_seed
 
-from mossrl_hf import hp_search, modeling, runtime, students
+from mossrl_hf import continual, hp_search, modeling, runtime, students
 from mossrl_hf.adapters import apply_peft
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import (
+    ContinualArguments,
     DistillationArguments,
     ModelArguments,
     NerDataArguments,
@@ -37,6 +38,7 @@ ARGUMENT_TYPES = (
     PeftArguments,
     DistillationArguments,
     RobustnessArguments,
+    ContinualArguments,
     RecipeTrainingArguments,
 )
 
@@ -46,17 +48,19 @@ RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/ner", train_sampling_strategy
 
 def main(argv: list[str] | None = None) -> dict:
     parsed = parse_args(ARGUMENT_TYPES, argv, RECIPE_DEFAULTS, __doc__)
-    model_args, data_args, peft_args, distill_args, robust_args, training_args = parsed.values
+    model_args, data_args, peft_args, distill_args, robust_args, continual_args, training_args = parsed.values
     runtime.setup_run(parsed, "ner")
 
-    # Data: read and check every split, settle the tag scheme and the label set.
+    # Data: read and check every split (a continued run's old data too), settle the tag scheme and labels.
     use_sample_if_no_data(data_args, "ner")
-    data = load_ner_data(data_args)
+    data = load_ner_data(data_args, continual_args.data_files)
     runtime.plan_stages(training_args, parsed.explicit, set(data.splits))
     students.check_methods(distill_args, robust_args, model_args, training_args)
-    runtime.save_run_record(training_args, parsed, data_args.data_files)
+    continual.check_continual(continual_args, training_args, parsed.explicit)
+    runtime.save_run_record(training_args, parsed, data.sources())
     model_labels = modeling.trained_labels(modeling.load_config(model_args))
     labels = resolve_labels(data, data_args, model_labels, training=training_args.do_train)
+    old_label_count = continual.grown_from(model_labels, labels)
     tagger = WordTagger(tuple(labels), data.scheme, data_args.decoding)
 
     # Model (a student of fewer layers; + adapter or frozen parts), the teacher if any, then features:
@@ -74,14 +78,20 @@ def main(argv: list[str] | None = None) -> dict:
     teacher = students.load_teacher(
         distill_args, model_args, labels, AutoModelForTokenClassification, tokenizer
     )
-    splits = ner.build_splits(data, tokenizer, labels, data_args, runtime.needed_splits(training_args))
+    needed = runtime.needed_splits(training_args) | set(continual_args.data_files)
+    splits = ner.build_splits(data, tokenizer, labels, data_args, needed)
+    replay = splits["replay"].model_inputs if "replay" in splits else None
 
     validation = splits.get("validation")
     trainer = with_methods(RecipeTrainer)(
         model=model,
         args=training_args,
         data_collator=DataCollatorForTokenClassification(tokenizer),
-        train_dataset=splits["train"].model_inputs if training_args.do_train else None,
+        train_dataset=continual.with_replay(
+            splits["train"].model_inputs, replay, continual_args.replay_ratio, training_args.seed
+        )
+        if training_args.do_train
+        else None,
         eval_dataset=validation.model_inputs if validation else None,
         processing_class=tokenizer,
         callbacks=runtime.training_callbacks(training_args),
@@ -90,9 +100,15 @@ def main(argv: list[str] | None = None) -> dict:
         else None,
         preprocess_logits_for_metrics=ner.log_probabilities,
         **students.trainer_options(distill_args, robust_args, teacher),
+        **continual.trainer_options(continual_args, replay, old_label_count),
     )
 
+    forgetting = continual.ForgettingCheck(
+        splits.get("previous_test"), ner.old_task_scorer(tagger), old_label_count
+    )
+    forgetting.before(trainer)
     results = hp_search.train_and_save(trainer, parsed, "ner", build_model) if training_args.do_train else {}
+    results.update(forgetting.after(trainer, ner.SUMMARY_KEYS))
     if training_args.do_eval:
         results.update(ner.score_split(trainer, splits["validation"], tagger))
     if training_args.do_predict:

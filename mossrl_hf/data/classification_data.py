@@ -129,15 +129,18 @@ def _sorted_labels(labels) -> list[str]:
     return sorted(unique)
 
 
-def load_classification_data(args: ClassificationDataArguments) -> dict[str, TextRecords]:
+def load_classification_data(
+    args: ClassificationDataArguments, extra_files: dict[str, str] | None = None
+) -> dict[str, TextRecords]:
+    """Every split: the dataset's or the split files', then `extra_files` (name -> path: a continued run's
+    replay data and old test, say), read and checked the same way."""
     if args.dataset_name and args.data_files:
         raise ConfigError(
             "give either --dataset_name or --train_file/--validation_file/--test_file, not both"
         )
-    if args.dataset_name:
-        splits = _read_dataset(args)
-    else:
-        splits = {split: _read_file(path, args) for split, path in args.data_files.items()}
+    splits = _read_dataset(args) if args.dataset_name else {}
+    files = {**args.data_files, **(extra_files or {})}
+    splits.update({split: _read_file(path, args) for split, path in files.items()})
     if not splits:
         raise ConfigError("no data: give --train_file/--validation_file/--test_file or --dataset_name")
     for split, records in splits.items():
@@ -145,7 +148,7 @@ def load_classification_data(args: ClassificationDataArguments) -> dict[str, Tex
             raise DataError(records.source, None, f"the {split} split is empty")
         _labels_as_names(records, args.label_names)
     splits = {
-        split: records.subset(args.sample_limits[split], args.subset_seed)
+        split: records.subset(args.sample_limits.get(split), args.subset_seed)
         for split, records in splits.items()
     }
     for split, records in splits.items():

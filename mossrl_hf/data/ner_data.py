@@ -77,15 +77,17 @@ def _class_label_names(feature) -> list[str] | None:
     return getattr(inner, "names", None)
 
 
-def read_ner_splits(args: NerDataArguments) -> dict[str, SentenceRecords]:
+def read_ner_splits(
+    args: NerDataArguments, extra_files: dict[str, str] | None = None
+) -> dict[str, SentenceRecords]:
+    """Every split: the dataset's or the split files', then `extra_files` (name -> path: a continued run's
+    replay data and old test, say), read the same way."""
     if args.dataset_name and args.data_files:
         raise ConfigError(
             "give either --dataset_name or --train_file/--validation_file/--test_file, not both"
         )
-    if args.dataset_name:
-        return _records_from_dataset(args)
-    splits = {}
-    for split, path in args.data_files.items():
+    splits = _records_from_dataset(args) if args.dataset_name else {}
+    for split, path in {**args.data_files, **(extra_files or {})}.items():
         if is_json_file(path):
             splits[split] = _records_from_json(path, args)
         else:
@@ -131,9 +133,9 @@ def _settle_scheme(records: SentenceRecords) -> str:
     return tagging.scheme_from_evidence(evidence)
 
 
-def load_ner_data(args: NerDataArguments) -> NerData:
-    """Read, check and (with `--tag_scheme iob2`) convert every split given."""
-    splits = read_ner_splits(args)
+def load_ner_data(args: NerDataArguments, extra_files: dict[str, str] | None = None) -> NerData:
+    """Read, check and (with `--tag_scheme iob2`) convert every split given (`extra_files` too)."""
+    splits = read_ner_splits(args, extra_files)
     if not splits:
         raise ConfigError("no data: give --train_file/--validation_file/--test_file or --dataset_name")
     schemes = {}
@@ -150,7 +152,7 @@ def load_ner_data(args: NerDataArguments) -> NerData:
         for records in splits.values():
             records.tags = [tagging.to_iob2(tags, scheme) for tags in records.tags]
         scheme = tagging.IOB2
-    splits = {split: records.head(args.sample_limits[split]) for split, records in splits.items()}
+    splits = {split: records.head(args.sample_limits.get(split)) for split, records in splits.items()}
     for split, records in splits.items():
         logger.info("%s: %d sentences from %s (%s)", split, len(records), records.source, scheme)
     return NerData(splits=splits, scheme=scheme)

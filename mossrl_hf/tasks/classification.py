@@ -80,7 +80,7 @@ def build_split(
             args.max_seq_length,
         )
     features = datasets.Dataset.from_dict(columns)
-    features, order = shortest_first(features, args.eval_by_length and name != "train")
+    features, order = shortest_first(features, args.eval_by_length and name not in runtime.TRAINING_SPLITS)
     return TextSplit(name, records, features, order)
 
 
@@ -168,6 +168,12 @@ def score_split(trainer: Trainer, split: TextSplit, labels: list[str]) -> dict:
                 output / "test_predictions.jsonl", prediction_lines(split.records, probabilities, labels)
             )
     return metrics
+
+
+def scorer(labels: list[str]):
+    """`score_split` as a function of (trainer, split): an old task's test split (continual learning) is
+    scored as any other, a prediction of a class added since being an error there."""
+    return lambda trainer, split: score_split(trainer, split, labels)
 
 
 def score_noisy(trainer: Trainer, test: TextSplit, tokenizer, labels, args, noise) -> dict:

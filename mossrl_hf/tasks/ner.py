@@ -16,6 +16,7 @@ from ..data.ner_features import MODEL_COLUMNS, build_ner_features
 from ..data.noise import noisy_sentences
 from ..data.ordering import shortest_first
 from ..data.sentences import SentenceRecords
+from ..data.tagging import split_tag
 from ..metrics import bootstrap, modules
 from ..metrics.ner_metrics import conll_prediction_lines, ner_report_text
 from ..reporting import atomic_write_lines, atomic_write_text
@@ -58,7 +59,7 @@ def build_split(name: str, records: SentenceRecords, tokenizer, labels: list[str
         args.label_all_tokens,
         num_proc=args.preprocessing_num_workers,
     )
-    if name != "train":
+    if name not in runtime.TRAINING_SPLITS:
         features, _ = shortest_first(features, args.eval_by_length)  # word_index maps rows back
     windowed = len(features) - len(records)
     logger.info(
@@ -95,12 +96,16 @@ class WordLevelNerMetrics:
     split: NerSplit
     tagger: WordTagger
     metric: str | None = None  # --metric: another evaluate module (default: metrics/ner_seqeval.py)
+    only_types: frozenset[str] | None = None  # score these entity types only: others' tags count as O
     last_predicted: list[list[str]] = field(default_factory=list, repr=False)
 
     def predicted_tags(self, predictions) -> list[list[str]]:
         lengths = [len(words) for words in self.split.records.words]
         features = self.split.features
-        return self.tagger.tags(features["sentence"], features["word_index"], predictions, lengths)
+        tags = self.tagger.tags(features["sentence"], features["word_index"], predictions, lengths)
+        if self.only_types is None:
+            return tags
+        return [[tag if split_tag(tag)[1] in self.only_types else "O" for tag in row] for row in tags]
 
     def check_order(self, label_ids) -> None:
         """Predictions must come in dataset order: the label ids that came with them say whether they did."""
@@ -130,9 +135,13 @@ class WordLevelNerMetrics:
         return bootstrap.intervals(counts, bootstrap.NER_STATISTICS, samples, seed)
 
 
-def score_split(trainer: Trainer, split: NerSplit, tagger: WordTagger) -> dict[str, float]:
-    """Evaluate (validation) or predict (test) one split; write its report, and for test its predictions."""
-    metric = WordLevelNerMetrics(split, tagger, trainer.args.metric)
+def score_split(
+    trainer: Trainer, split: NerSplit, tagger: WordTagger, only_types: frozenset[str] | None = None
+) -> dict[str, float]:
+    """Evaluate (validation) or predict (test) one split; write its report, and for test its predictions.
+    With `only_types`, predicted entities of other types are dropped before scoring (an old task's test
+    data, which does not annotate the types added since)."""
+    metric = WordLevelNerMetrics(split, tagger, trainer.args.metric, only_types)
     prefix, metrics = runtime.score_split(trainer, split.name, split.model_inputs, metric)
     if trainer.is_world_process_zero():
         output = Path(trainer.args.output_dir)
@@ -154,6 +163,17 @@ def score_noisy(
     records = noisy_sentences(test.records, noise.test_noise, noise.test_noise_rate, trainer.args.seed)
     split = build_split(runtime.NOISY_TEST, records, tokenizer, labels, args)
     return score_split(trainer, split, tagger)
+
+
+def old_task_scorer(tagger: WordTagger):
+    """`score_split` for an old task's test split (continual learning): over the entity types its
+    annotation has, so that entities of the types added since are not counted as false positives."""
+
+    def score(trainer: Trainer, split: NerSplit) -> dict[str, float]:
+        types = frozenset(split_tag(tag)[1] for tags in split.records.tags for tag in tags) - {""}
+        return score_split(trainer, split, tagger, types)
+
+    return score
 
 
 def card_fields(labels: list[str]) -> dict:

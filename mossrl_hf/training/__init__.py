@@ -3,12 +3,14 @@
 import functools
 
 from .adversarial import AdversarialMixin
+from .continual import ContinualMixin
 from .distillation import DistillationMixin
 from .trainers import ClassWeightedTrainer, PairwiseRewardTrainer, RecipeTrainer
 
 __all__ = [
     "AdversarialMixin",
     "ClassWeightedTrainer",
+    "ContinualMixin",
     "DistillationMixin",
     "PairwiseRewardTrainer",
     "RecipeTrainer",
@@ -19,9 +21,12 @@ __all__ = [
 @functools.cache
 def with_methods(trainer_class: type) -> type:
     """`trainer_class` with the training methods' hooks on top: adversarial training (`training_step`:
-    its extra passes call `compute_loss`) over distillation (`compute_loss`: the task's own loss, from
-    `trainer_class`, is its hard loss). Both hooks are off unless given their keyword arguments
-    (`teacher=`, `adversarial=`)."""
+    its extra passes call `compute_loss`) over the continual-learning penalty (`compute_loss`: added to
+    the loss below it) over distillation (`compute_loss`: the task's own loss, from `trainer_class`, is
+    its hard loss). Each hook is off unless given its keyword arguments (`adversarial=`,
+    `continual_regularization=`, `teacher=`)."""
     return type(
-        f"{trainer_class.__name__}WithMethods", (AdversarialMixin, DistillationMixin, trainer_class), {}
+        f"{trainer_class.__name__}WithMethods",
+        (AdversarialMixin, ContinualMixin, DistillationMixin, trainer_class),
+        {},
     )
