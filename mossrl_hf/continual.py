@@ -51,9 +51,9 @@ def replay_indices(available: int, wanted: int, seed: int) -> list[int]:
 def with_replay(train: datasets.Dataset, replay: datasets.Dataset | None, ratio: float, seed: int):
     """The new training features with round(ratio x their count) replayed old ones appended (Trainer
     shuffles them together)."""
-    if replay is None:
+    wanted = round(ratio * len(train))
+    if replay is None or wanted == 0:
         return train
-    wanted = max(1, round(ratio * len(train)))
     mixed = datasets.concatenate_datasets([train, replay.select(replay_indices(len(replay), wanted, seed))])
     logger.info("Training on %d new + %d replayed examples (of %d old)", len(train), wanted, len(replay))
     return mixed

@@ -216,10 +216,12 @@ def objective_of(args, task: str) -> str:
     return name if name.startswith("eval_") else f"eval_{name}"
 
 
-def train_and_save(trainer, parsed, task: str, build_model: Callable[[Any], Any]) -> dict[str, Any]:
-    """runtime.train_and_save, after a search when --hp_search_trials asks for one (the final run's figures
-    then also carry the best trial's number and dev figure). `build_model(peft_args)` is the recipe's own
-    model building, run again for each trial."""
+def train_and_save(
+    trainer, parsed, task: str, build_model: Callable[[Any], Any], train: Callable | None = None
+) -> dict[str, Any]:
+    """runtime.train_and_save (with `train` as its training step), after a search when --hp_search_trials
+    asks for one (the final run's figures then also carry the best trial's number and dev figure).
+    `build_model(peft_args)` is the recipe's own model building, run again for each trial."""
     from . import runtime
 
     record = None
@@ -227,7 +229,7 @@ def train_and_save(trainer, parsed, task: str, build_model: Callable[[Any], Any]
     if trainer.args.hp_search_trials:
         objective = objective_of(trainer.args, task)
         record = search(trainer, task, peft_args, build_model, objective, parsed.explicit)
-    results = runtime.train_and_save(trainer, peft_args.merge_lora)
+    results = runtime.train_and_save(trainer, peft_args.merge_lora, train)
     if record is not None:
         results.update(hp_search_best_trial=record["best_trial"], hp_search_best_value=record["best_value"])
     return results

@@ -130,7 +130,8 @@ class ContinualArguments:
         default=0.25,
         metadata={
             "help": "Old examples mixed in per new training example (0.25: one old for every four new), "
-            "drawn with --seed; beyond what --replay_file holds, its examples repeat."
+            "drawn with --seed; beyond what --replay_file holds, its examples repeat. 0: none (the file "
+            "only serves EWC's Fisher information)."
         },
     )
     continual_regularization: str = field(
@@ -170,8 +171,8 @@ class ContinualArguments:
                 "--continual_regularization ewc estimates the Fisher information on the old data: "
                 "give --replay_file"
             )
-        if self.replay_ratio <= 0:
-            raise ConfigError(f"--replay_ratio must be above 0, not {self.replay_ratio}")
+        if self.replay_ratio < 0:
+            raise ConfigError(f"--replay_ratio must be 0 or more, not {self.replay_ratio}")
         if self.ewc_fisher_samples < 1:
             raise ConfigError(f"--ewc_fisher_samples must be at least 1, not {self.ewc_fisher_samples}")
 

@@ -5,6 +5,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -243,9 +244,13 @@ def save_run_record(args: TrainingArguments, parsed: ParsedArgs, data_files: dic
     reporting.write_json(output / "environment.json", reporting.environment(data_files))
 
 
-def train_and_save(trainer: transformers.Trainer, merge_lora: bool = False) -> dict[str, Any]:
-    """Train (resuming if asked), save the model, log and save the training figures (token counts too)."""
-    train_result = trainer.train(resume_from_checkpoint=checkpoint_to_resume(trainer.args))
+def train_and_save(
+    trainer: transformers.Trainer, merge_lora: bool = False, train: Callable | None = None
+) -> dict[str, Any]:
+    """Train (resuming if asked), save the model, log and save the training figures (token counts too).
+    `train(trainer, **train_kwargs)` replaces `trainer.train` (self-training's rounds, say)."""
+    train = train or (lambda trainer, **kwargs: trainer.train(**kwargs))
+    train_result = train(trainer, resume_from_checkpoint=checkpoint_to_resume(trainer.args))
     save_model(trainer, merge_lora)
     metrics = dict(train_result.metrics)
     # For model-FLOPs estimates (6 x parameters x tokens): embeddings included, adapters' base weights too.

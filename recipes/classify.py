@@ -13,7 +13,7 @@ Every transformers.TrainingArguments flag works; `--help` lists them all.
 
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
 
-from mossrl_hf import continual, hp_search, modeling, runtime, students
+from mossrl_hf import continual, hp_search, modeling, pseudo_labels, runtime, students
 from mossrl_hf.adapters import apply_peft
 from mossrl_hf.cli import parse_args
 from mossrl_hf.configs import (
@@ -24,6 +24,7 @@ from mossrl_hf.configs import (
     PeftArguments,
     RecipeTrainingArguments,
     RobustnessArguments,
+    SelfTrainingArguments,
 )
 from mossrl_hf.data.classification_data import load_classification_data, resolve_class_labels
 from mossrl_hf.data.samples import use_sample_if_no_data
@@ -38,6 +39,7 @@ ARGUMENT_TYPES = (
     DistillationArguments,
     RobustnessArguments,
     ContinualArguments,
+    SelfTrainingArguments,
     RecipeTrainingArguments,
 )
 
@@ -47,7 +49,8 @@ RECIPE_DEFAULTS = runtime.recipe_defaults("outputs/classify", train_sampling_str
 
 def main(argv: list[str] | None = None) -> dict:
     parsed = parse_args(ARGUMENT_TYPES, argv, RECIPE_DEFAULTS, __doc__)
-    model_args, data_args, peft_args, distill_args, robust_args, continual_args, training_args = parsed.values
+    model_args, data_args, peft_args, *method_args, training_args = parsed.values
+    distill_args, robust_args, continual_args, self_args = method_args
     runtime.setup_run(parsed, "classification")
 
     # Data: read and check every split (a continued run's old data too), settle the label set.
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
     runtime.plan_stages(training_args, parsed.explicit, set(data))
     students.check_methods(distill_args, robust_args, model_args, training_args)
     continual.check_continual(continual_args, training_args, parsed.explicit)
+    pseudo_labels.check_self_training(self_args, training_args, parsed.explicit)
     runtime.save_run_record(training_args, parsed, {name: split.source for name, split in data.items()})
     model_labels = modeling.trained_labels(modeling.load_config(model_args))
     labels = resolve_class_labels(data, data_args, model_labels, training=training_args.do_train)
@@ -100,10 +104,16 @@ def main(argv: list[str] | None = None) -> dict:
     forgetting = continual.ForgettingCheck(
         splits.get("previous_test"), classification.scorer(labels), old_label_count
     )
+    # Self-training (--unlabeled_file): rounds of training on labelled + confidently pseudo-labelled texts.
+    rounds = pseudo_labels.build_self_training(
+        self_args, data_args.text_column, data_args.max_seq_length, tokenizer, labels
+    )
     forgetting.before(trainer)
     results = {}
     if training_args.do_train:
-        results = hp_search.train_and_save(trainer, parsed, "classification", build_model)
+        train = rounds.train if rounds else None
+        results = hp_search.train_and_save(trainer, parsed, "classification", build_model, train)
+        results.update(rounds.results() if rounds else {})
     results.update(forgetting.after(trainer, classification.SUMMARY_KEYS))
     for split_name, wanted in (("validation", training_args.do_eval), ("test", training_args.do_predict)):
         if wanted:

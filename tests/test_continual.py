@@ -139,6 +139,7 @@ def test_replay_rows_repeat_whole_passes_then_sample():
     assert mixed["x"][:8] == list(range(8)) and len(mixed) == 10
     assert set(mixed["x"][8:]) <= {100, 101, 102}
     assert with_replay(train, None, 0.25, seed=0) is train
+    assert with_replay(train, old, 0.0, seed=0) is train  # the old data only for EWC's Fisher
 
 
 def ner_results(output) -> dict:
