@@ -201,6 +201,13 @@ class SelfTrainingArguments:
             "training on the labelled data (each trains --num_train_epochs on labelled + kept)."
         },
     )
+    self_training_epochs: Optional[float] = field(
+        default=None,
+        metadata={
+            "help": "Epochs of each pseudo-labelled round (a few labelled examples may need more epochs "
+            "than labelled + thousands of kept texts). Default: --num_train_epochs."
+        },
+    )
     pseudo_label_threshold: float = field(
         default=0.9,
         metadata={
@@ -226,5 +233,7 @@ class SelfTrainingArguments:
             )
         if self.self_training_rounds < 1:
             raise ConfigError(f"--self_training_rounds must be at least 1, not {self.self_training_rounds}")
+        if self.self_training_epochs is not None and self.self_training_epochs <= 0:
+            raise ConfigError(f"--self_training_epochs must be above 0, not {self.self_training_epochs}")
         if self.max_unlabeled_samples is not None and self.max_unlabeled_samples < 1:
             raise ConfigError(f"--max_unlabeled_samples must be at least 1, not {self.max_unlabeled_samples}")

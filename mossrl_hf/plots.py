@@ -257,7 +257,9 @@ def write_run_plots(
     - `eval_metrics.png`: validation F1 (else accuracy) and loss over evaluations (from `log_history`);
     - `confusion_matrix.png` when `results` has `{split}_confusion_matrix` (classification; axes named by
       `labels`, else by class index), otherwise `per_type_f1.png` when it has per-type `{split}_X_f1` and
-      `{split}_X_number` (NER); `split` is `test` if present, else `eval`.
+      `{split}_X_number` (NER); `split` is `test` if present, else `eval`;
+    - `self_training.png` when `results` has `self_training` rounds: kept examples per class and the
+      validation figure after each round.
 
     `log_history` is `trainer.state.log_history`, `results` the run's `all_results.json` figures. Values
     that are not finite numbers are ignored. A plot without data is not written; one that fails is logged
@@ -272,6 +274,8 @@ def write_run_plots(
     split_plot = _split_plot(results, labels)
     if split_plot is not None:
         plots.append(split_plot)
+    if results.get("self_training"):
+        plots.append(("self_training.png", lambda: _self_training_figure(results["self_training"])))
     written = []
     for name, build in plots:
         path = output / name
@@ -286,6 +290,32 @@ def write_run_plots(
         logger.info("Wrote %s", path)
         written.append(path)
     return written
+
+
+def _self_training_figure(rounds: list[dict]) -> Figure:
+    """Pseudo-labelled examples kept per class, and the validation figure, after each round."""
+    figure = Figure(figsize=(8, 6.2), layout="constrained")
+    kept_ax, metric_ax = figure.subplots(2, 1, sharex=True)
+    numbers = [entry["round"] for entry in rounds]
+    bottom = [0] * len(rounds)
+    for label in rounds[-1]["kept_per_label"]:
+        counts = [entry["kept_per_label"].get(label, 0) for entry in rounds]
+        kept_ax.bar(numbers, counts, bottom=bottom, label=label)
+        bottom = [low + count for low, count in zip(bottom, counts, strict=True)]
+    kept_ax.set_ylabel("pseudo-labelled examples kept")
+    kept_ax.legend(loc="best", title="class")
+    metric_key = next((key for key in rounds[0] if key.startswith("eval_")), None)
+    points = [(entry["round"], entry[metric_key]) for entry in rounds if _number(entry.get(metric_key))]
+    if points:
+        metric_ax.plot(*zip(*points, strict=True), marker="o", label=f"validation {metric_key[5:]}")
+        metric_ax.legend(loc="best")
+    metric_ax.set_ylabel(metric_key[5:] if metric_key else "validation")
+    metric_ax.set_xlabel("self-training round (0: labelled data only)")
+    metric_ax.set_xticks(numbers)
+    for ax in (kept_ax, metric_ax):
+        ax.grid(alpha=0.3)
+    figure.suptitle("Self-training")
+    return figure
 
 
 # TRL's GRPO and RLOO trainers log these per step: the mean reward of the sampled completions, and the

@@ -16,7 +16,13 @@ ROUND_METRIC = "accuracy"  # the validation figure recorded for each round
 def check_self_training(args: SelfTrainingArguments, training_args, explicit: set[str]) -> None:
     """Option checks that need the other arguments, before any work."""
     if not args.unlabeled_file:
-        for flag in ("self_training_rounds", "pseudo_label_threshold", "pseudo_label_model"):
+        flags = (
+            "self_training_rounds",
+            "self_training_epochs",
+            "pseudo_label_threshold",
+            "pseudo_label_model",
+        )
+        for flag in flags:
             if flag in explicit:
                 raise ConfigError(f"--{flag} is for self-training: give --unlabeled_file too")
         return
@@ -26,6 +32,10 @@ def check_self_training(args: SelfTrainingArguments, training_args, explicit: se
         raise ConfigError("--hp_search_trials searches one training, not self-training's rounds")
     if training_args.resume_from_checkpoint:
         raise ConfigError("--resume_from_checkpoint resumes one training, not self-training's rounds")
+    if args.self_training_epochs is not None and training_args.max_steps > 0:
+        raise ConfigError(
+            "--self_training_epochs sets each round's length: drop --max_steps, which would win"
+        )
 
 
 def build_self_training(
@@ -59,6 +69,7 @@ def build_self_training(
         featurize,
         labels,
         args.self_training_rounds,
+        args.self_training_epochs,
         args.pseudo_label_threshold,
         ROUND_METRIC,
         labeler,

@@ -1,7 +1,8 @@
 """Self-training around Trainer: train on the labelled data, then round after round label the unlabeled
 texts with the model (or a given reward function), keep the confident ones, and train again on labelled +
 kept (Yarowsky 1995; Scudder 1965). Every round is one `Trainer.train()` call (a fresh optimizer and
-schedule of --num_train_epochs) continuing from the weights the last round left.
+schedule of --num_train_epochs, or --self_training_epochs after the first) continuing from the weights
+the last round left.
 
 The figures of each round (kept examples, their class balance, the validation metric) go into the run's
 results under `self_training`; the logs of all rounds stay in `trainer.state.log_history`, their steps
@@ -63,18 +64,23 @@ class SelfTraining:
         featurize: Callable[[np.ndarray, np.ndarray], datasets.Dataset],
         labels: list[str],
         rounds: int,
+        epochs: float | None,
         threshold: float,
         metric: str,
         labeler: Callable[[], np.ndarray] | None = None,
     ):
         self.unlabeled, self.featurize, self.labels = unlabeled, featurize, labels
-        self.rounds, self.threshold, self.metric, self.labeler = rounds, threshold, metric, labeler
+        self.rounds, self.epochs, self.threshold = rounds, epochs, threshold
+        self.metric, self.labeler = metric, labeler
         self.history: list[dict] = []
 
     def train(self, trainer, **train_kwargs):
         labelled = trainer.train_dataset
         logs: list[dict] = []
         outputs = [self._round(trainer, 0, 0, {}, logs, train_kwargs)]
+        first_epochs = trainer.args.num_train_epochs
+        if self.epochs is not None:
+            trainer.args.num_train_epochs = self.epochs
         for number in range(1, self.rounds + 1):
             probabilities = self.labeler() if self.labeler else model_probabilities(trainer, self.unlabeled)
             rows, label_ids = select_confident(probabilities, self.threshold)
@@ -90,6 +96,7 @@ class SelfTraining:
             trainer.train_dataset = datasets.concatenate_datasets(parts)
             outputs.append(self._round(trainer, number, len(rows), counts, logs, {}))
         trainer.train_dataset = labelled
+        trainer.args.num_train_epochs = first_epochs
         trainer.state.log_history = logs
         # The run's figures cover every round: its steps and time, the last round's mean loss.
         steps = sum(output.global_step for output in outputs)
