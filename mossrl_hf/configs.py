@@ -55,6 +55,9 @@ def defaults_following_flags(values: dict, explicit: set[str]) -> dict:
     left for the checks to refuse.
     """
     derived = {}
+    if values.get("head_warmup_steps") and "ddp_find_unused_parameters" not in explicit:
+        # Across processes DDP waits for every weight's gradient; the frozen body has none at first.
+        derived["ddp_find_unused_parameters"] = values["ddp_find_unused_parameters"] = True
     if values.get("early_stopping_patience") is not None and "load_best_model_at_end" not in explicit:
         derived["load_best_model_at_end"] = values["load_best_model_at_end"] = True
     if values.get("load_best_model_at_end") and str(values.get("save_strategy")) != "best":
@@ -156,6 +159,13 @@ class RecipeTrainingArguments(TrainingArguments):
             "embeddings lowest."
         },
     )
+    head_warmup_steps: int = field(
+        default=0,
+        metadata={
+            "help": "Train the task head alone (the model's body frozen) for this many optimizer steps "
+            "first: a head that starts from random weights then does not shake the pretrained encoder."
+        },
+    )
     metric: Optional[str] = field(
         default=None,
         metadata={
@@ -209,6 +219,8 @@ class RecipeTrainingArguments(TrainingArguments):
             )
         if self.hp_search_space is not None and not self.hp_search_trials:
             raise ConfigError("--hp_search_space needs --hp_search_trials N (the number of trials)")
+        if self.head_warmup_steps < 0:
+            raise ConfigError(f"--head_warmup_steps must be 0 (off) or more, not {self.head_warmup_steps}")
         decay = self.layerwise_lr_decay
         if decay is not None and not 0.0 < decay <= 1.0:
             raise ConfigError(f"--layerwise_lr_decay must be in (0, 1], not {decay}")

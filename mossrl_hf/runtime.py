@@ -21,6 +21,7 @@ from .errors import ConfigError
 from .metrics import modules as metric_modules
 from .model_card import TASKS, CardInputs, hyperparameters, model_name_for, write_model_card
 from .plots import write_run_plots
+from .training.head_warmup import HeadWarmup
 from .training.resuming import last_complete_checkpoint
 
 logger = logging.getLogger("mossrl_hf")
@@ -148,11 +149,15 @@ class EarlyStoppingLog(TrainerCallback):
 
 
 def training_callbacks(args: TrainingArguments) -> list:
-    """Callbacks the options ask for: early stopping (transformers' own callback), logged."""
-    if args.early_stopping_patience is None:
-        return []
-    stopping = EarlyStoppingCallback(args.early_stopping_patience, args.early_stopping_threshold)
-    return [stopping, EarlyStoppingLog(stopping)]
+    """Callbacks the options ask for: early stopping (transformers' own callback), logged; the head
+    warm-up."""
+    callbacks = []
+    if getattr(args, "head_warmup_steps", 0):
+        callbacks.append(HeadWarmup(args.head_warmup_steps))
+    if args.early_stopping_patience is not None:
+        stopping = EarlyStoppingCallback(args.early_stopping_patience, args.early_stopping_threshold)
+        callbacks += [stopping, EarlyStoppingLog(stopping)]
+    return callbacks
 
 
 def setup_logging(args: TrainingArguments) -> None:

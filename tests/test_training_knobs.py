@@ -137,3 +137,28 @@ def test_case_markers_mark_capitalised_words_only(bert_tokenizer):
     marked_words = [encoding.word_ids()[i] for i, token in enumerate(tokens) if token == CASE_MARKER]
     assert marked_words == [0, 2, 4]  # one marker per capitalised word, as its first piece
     assert torch.tensor(encoding["input_ids"]).max() < len(marked)
+
+
+def weights(directory) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(f"{directory}/model.safetensors")
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_head_warmup_trains_the_head_alone_first(ner_recipe, tiny_bert_dir, tmp_path, method):
+    start = {f"bert.{name}": value for name, value in weights(tiny_bert_dir).items()}
+    moved = {}
+    for warmup in (3, 1):  # all 3 steps head-only; then 1 head-only step and 2 for everything
+        output = tmp_path / f"{method}-{warmup}"
+        extra = {"peft_method": "lora", "merge_lora": "true"} if method == "lora" else {}
+        ner_recipe(run_args(tiny_bert_dir, output, max_steps=3, head_warmup_steps=warmup, **extra))
+        end = weights(output)
+        moved[warmup] = [name for name in start if name in end and not torch.equal(start[name], end[name])]
+    assert moved[3] == []  # the body (embeddings, encoder, adapters merged in) did not move
+    assert any("encoder" in name for name in moved[1])
+
+
+def test_head_warmup_refuses_a_negative_count(tmp_path):
+    line = recipe_cli_error(["--head_warmup_steps", "-1", "--output_dir", str(tmp_path)])
+    assert line.endswith("--head_warmup_steps must be 0 (off) or more, not -1")
