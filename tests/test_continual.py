@@ -167,6 +167,8 @@ def test_ner_continues_on_new_types_and_reports_forgetting(ner_recipe, old_model
     assert {label.split("-")[-1] for label in old_labels.values()} == {"O", "PER", "LOC"}
     assert all(labels[key] == value for key, value in old_labels.items())  # old ids kept
     assert {"B-ORG", "B-MISC"} <= set(labels.values()) and len(labels) > len(old_labels)
+    card = (output / "README.md").read_text()
+    assert "| old task's test, before |" in card and "| old task's test, after |" in card
     report = (output / "previous_after_report.txt").read_text()
     assert "ORG" not in report and "PER" in report  # scored over the old types only
     penalties = [e["continual_penalty"] for e in json.loads((output / "trainer_state.json").read_text())[

@@ -65,6 +65,7 @@ def test_rounds_train_on_labelled_and_kept_texts(classify_main, tiny_bert_dir, u
         assert 0.0 <= entry["eval_accuracy"] <= 1.0
     assert results["train_steps"] == 9 and results["self_training_kept"] == len(UNLABELED)
     assert (output / "self_training.png").stat().st_size > 0
+    assert "Self-trained: after the labelled data, 2 round(s)" in (output / "README.md").read_text()
     saved = json.loads((output / "all_results.json").read_text())
     assert saved["self_training"] == rounds
     steps = [e["step"] for e in json.loads((output / "trainer_state.json").read_text())["log_history"]]
