@@ -120,3 +120,14 @@ def test_reward_model_two_processes(tiny_bert_dir, tmp_path):
     launch("reward_model", {**options, **data, **COMMON, "output_dir": str(trained)}, processes=2)
     assert len((trained / "test_predictions.jsonl").read_text().splitlines()) == 11
     assert_rescored_alike("reward_model", trained, tmp_path / "one", data, ["test_predictions.jsonl"])
+
+
+def test_head_warmup_two_processes(tiny_bert_dir, tmp_path):
+    # DDP waits for every weight's gradient; during the warm-up the body has none (unused parameters).
+    trained = tmp_path / "ddp"
+    options = {"model_name_or_path": tiny_bert_dir, "train_file": str(FIXTURES / "sentiment_train.csv")}
+    options |= {"head_warmup_steps": "2", "output_dir": str(trained)}
+    launch("classify", {**options, **COMMON}, processes=2)
+    assert results(trained)["world_size"] == 2
+    config = json.loads((trained / "run_config.json").read_text())
+    assert config["RecipeTrainingArguments"]["ddp_find_unused_parameters"] is True
