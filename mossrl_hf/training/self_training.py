@@ -85,7 +85,7 @@ class SelfTraining:
             probabilities = self.labeler() if self.labeler else model_probabilities(trainer, self.unlabeled)
             rows, label_ids = select_confident(probabilities, self.threshold)
             counts = {label: int((label_ids == index).sum()) for index, label in enumerate(self.labels)}
-            logger.info(
+            logger.warning(  # at the level users see by default: a round can take a while
                 "Self-training round %d: %d of %d unlabeled texts kept (%s)",
                 number,
                 len(rows),
