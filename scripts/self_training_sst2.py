@@ -1,7 +1,6 @@
 """Self-training on SST-2 with few labels, measured: 500 labelled sentences and 20,000 unlabeled ones; the
-labelled-only model (5 epochs: the first round alone) against 1 and 3 rounds of self-training, and
-labelled-only trained for as many steps as the 3-round run (same budget). Runs already in --output are
-reused.
+labelled-only model (5 epochs: the first round alone) against 1 and 3 rounds of self-training, each beside
+labelled-only training for as many steps (the same budget). Runs already in --output are reused.
 
     python scripts/self_training_sst2.py --output runs/self-training-sst2     # about 20 minutes, 2 cores
 
@@ -92,9 +91,10 @@ def main() -> None:
             output,
         )  # fmt: skip
         runs[f"self-training, {rounds} round(s)"] = (result, result["train_steps"])
-    steps = result["train_steps"]  # the longest self-training run's: the same budget without unlabeled text
-    same = run(f"labelled-only-{steps}", [*data, "--max_steps", str(steps)], output)
-    runs["labelled only, same steps"] = (same, steps)
+        # The same budget without the unlabeled texts: as many steps on the labelled data alone.
+        steps = result["train_steps"]
+        same = run(f"labelled-only-{steps}", [*data, "--max_steps", str(steps)], output)
+        runs[f"labelled only, {steps} steps (as {rounds} round(s))"] = (same, steps)
     (output / "self_training.json").write_text(
         json.dumps({name: r for name, (r, _) in runs.items()}, indent=2)
     )
