@@ -11,7 +11,7 @@ from typing import Any
 
 import datasets
 import transformers
-from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments
+from transformers import TrainingArguments
 from transformers.trainer_utils import IntervalStrategy
 
 from . import hp_search, hub, launching, reporting
@@ -21,7 +21,6 @@ from .errors import ConfigError
 from .metrics import modules as metric_modules
 from .model_card import TASKS, CardInputs, hyperparameters, model_name_for, write_model_card
 from .plots import write_run_plots
-from .training.head_warmup import HeadWarmup
 from .training.resuming import last_complete_checkpoint
 
 logger = logging.getLogger("mossrl_hf")
@@ -124,40 +123,6 @@ def check_model_selection(args: TrainingArguments, explicit: set[str], task: str
             f"--metric_for_best_model {args.metric_for_best_model}: {task} evaluation produces "
             f"{', '.join(produced)}"
         )
-
-
-class EarlyStoppingLog(TrainerCallback):
-    """Says in the log when and why transformers' `EarlyStoppingCallback` (run just before this one) ends the
-    run. A callback beside it rather than a subclass: checkpoints keep its state under its own name."""
-
-    def __init__(self, stopping: EarlyStoppingCallback):
-        self.stopping = stopping
-
-    def on_evaluate(self, args, state, control, **kwargs):
-        if control.should_training_stop and (
-            self.stopping.early_stopping_patience_counter >= self.stopping.early_stopping_patience
-        ):
-            # A warning, so that it shows at the default log level: the run ends before its planned length.
-            logger.warning(
-                "Early stopping at step %d (epoch %.2f): %s has not improved on %s for %d evaluations",
-                state.global_step,
-                state.epoch or 0.0,
-                args.metric_for_best_model,
-                state.best_metric,
-                self.stopping.early_stopping_patience_counter,
-            )
-
-
-def training_callbacks(args: TrainingArguments) -> list:
-    """Callbacks the options ask for: early stopping (transformers' own callback), logged; the head
-    warm-up."""
-    callbacks = []
-    if getattr(args, "head_warmup_steps", 0):
-        callbacks.append(HeadWarmup(args.head_warmup_steps))
-    if args.early_stopping_patience is not None:
-        stopping = EarlyStoppingCallback(args.early_stopping_patience, args.early_stopping_threshold)
-        callbacks += [stopping, EarlyStoppingLog(stopping)]
-    return callbacks
 
 
 def setup_logging(args: TrainingArguments) -> None:

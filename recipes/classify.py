@@ -30,7 +30,7 @@ from mossrl_hf.data.classification_data import load_classification_data, resolve
 from mossrl_hf.data.samples import use_sample_if_no_data
 from mossrl_hf.errors import run_main
 from mossrl_hf.tasks import classification
-from mossrl_hf.training import ClassWeightedTrainer, with_methods
+from mossrl_hf.training import ClassWeightedTrainer, training_callbacks, with_methods
 
 ARGUMENT_TYPES = (
     ModelArguments,
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
         else None,
         eval_dataset=validation.features if validation else None,
         processing_class=tokenizer,
-        callbacks=runtime.training_callbacks(training_args),
+        callbacks=training_callbacks(training_args),
         compute_metrics=classification.ClassificationMetrics(labels, training_args.metric),
         class_weights=classification.class_weights(data_args.class_weights, data.get("train"), labels),
         **students.trainer_options(distill_args, robust_args, teacher),

@@ -21,6 +21,7 @@ from mossrl_hf.configs import RecipeTrainingArguments
 from mossrl_hf.errors import run_main
 from mossrl_hf.lm_configs import LanguageModelArguments, TextDataArguments
 from mossrl_hf.tasks import clm
+from mossrl_hf.training import training_callbacks
 
 ARGUMENT_TYPES = (LanguageModelArguments, TextDataArguments, RecipeTrainingArguments)
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
         train_dataset=blocks["train"] if training_args.do_train else None,
         eval_dataset=blocks["validation"],
         processing_class=tokenizer,
-        callbacks=runtime.training_callbacks(training_args),
+        callbacks=training_callbacks(training_args),
     )
 
     results = runtime.train_and_save(trainer) if training_args.do_train else {}

@@ -25,6 +25,7 @@ from mossrl_hf.configs import RecipeTrainingArguments
 from mossrl_hf.errors import run_main
 from mossrl_hf.mlm_configs import MaskedLmDataArguments, MaskedLmModelArguments
 from mossrl_hf.tasks import clm, mlm
+from mossrl_hf.training import training_callbacks
 
 ARGUMENT_TYPES = (MaskedLmModelArguments, MaskedLmDataArguments, RecipeTrainingArguments)
 
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
         train_dataset=data["train"] if training_args.do_train else None,
         eval_dataset=validation,
         processing_class=tokenizer,
-        callbacks=runtime.training_callbacks(training_args),
+        callbacks=training_callbacks(training_args),
     )
 
     results = {}

@@ -30,7 +30,7 @@ from mossrl_hf.data.ner_data import load_ner_data, resolve_labels
 from mossrl_hf.data.samples import use_sample_if_no_data
 from mossrl_hf.errors import run_main
 from mossrl_hf.tasks import ner
-from mossrl_hf.training import RecipeTrainer, with_methods
+from mossrl_hf.training import RecipeTrainer, training_callbacks, with_methods
 
 ARGUMENT_TYPES = (
     ModelArguments,
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
         else None,
         eval_dataset=validation.model_inputs if validation else None,
         processing_class=tokenizer,
-        callbacks=runtime.training_callbacks(training_args),
+        callbacks=training_callbacks(training_args),
         compute_metrics=ner.WordLevelNerMetrics(validation, tagger, training_args.metric)
         if validation
         else None,

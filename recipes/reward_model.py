@@ -24,7 +24,7 @@ from mossrl_hf.data.preference_data import load_preference_data
 from mossrl_hf.data.samples import use_sample_if_no_data
 from mossrl_hf.errors import run_main
 from mossrl_hf.tasks import preference
-from mossrl_hf.training import PairwiseRewardTrainer
+from mossrl_hf.training import PairwiseRewardTrainer, training_callbacks
 
 ARGUMENT_TYPES = (ModelArguments, PreferenceDataArguments, PeftArguments, RecipeTrainingArguments)
 REWARD_LABELS = ["reward"]  # one output: the reward
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
         train_dataset=splits["train"].features if training_args.do_train else None,
         eval_dataset=splits["validation"].features if "validation" in splits else None,
         processing_class=tokenizer,
-        callbacks=runtime.training_callbacks(training_args),
+        callbacks=training_callbacks(training_args),
         compute_metrics=preference.PairwiseMetrics(training_args.metric),
         center_rewards_coefficient=data_args.center_rewards_coefficient,
     )

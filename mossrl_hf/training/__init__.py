@@ -3,6 +3,7 @@
 import functools
 
 from .adversarial import AdversarialMixin
+from .callbacks import training_callbacks
 from .continual import ContinualMixin
 from .distillation import DistillationMixin
 from .trainers import ClassWeightedTrainer, PairwiseRewardTrainer, RecipeTrainer
@@ -14,6 +15,7 @@ __all__ = [
     "DistillationMixin",
     "PairwiseRewardTrainer",
     "RecipeTrainer",
+    "training_callbacks",
     "with_methods",
 ]
 
