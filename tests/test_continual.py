@@ -221,3 +221,16 @@ def test_replay_labels_outside_the_model_are_refused(sentiment_model, tmp_path):
     line = recipe_cli_error(argv, recipe="classify")
     assert line.startswith(f"{replay}:3:") and "'neutral' is not in the label set" in line
     assert not (tmp_path / "out" / "all_results.json").exists()
+
+
+def test_ewc_with_lora_holds_the_adapter_weights(classify_main, sentiment_model, tmp_path):
+    output = tmp_path / "lora-ewc"
+    argv = classify_args(
+        sentiment_model, output, peft_method="lora", continual_regularization="ewc", replay_file=TRAIN,
+        continual_lambda=100.0, learning_rate=1e-2, logging_steps=1,
+    )  # fmt: skip
+    classify_main(argv)
+    log = json.loads((output / "trainer_state.json").read_text())["log_history"]
+    penalties = [entry["continual_penalty"] for entry in log if "continual_penalty" in entry]
+    assert penalties[0] == 0.0 and max(penalties) > 0  # the adapter (and head) moved, and were held
+    assert (output / "adapter_config.json").exists()
