@@ -107,8 +107,8 @@ class SelfTraining:
     def _round(self, trainer, number: int, kept: int, counts: dict, logs: list[dict], train_kwargs):
         output = trainer.train(**train_kwargs)
         offset = logs[-1]["step"] if logs else 0
-        logs.extend({**entry, "step": entry.get("step", 0) + offset, "self_training_round": number}
-                    for entry in trainer.state.log_history)  # fmt: skip
+        for entry in trainer.state.log_history:
+            logs.append({**entry, "step": entry.get("step", 0) + offset, "self_training_round": number})
         figures = trainer.evaluate() if trainer.eval_dataset is not None else {}
         self.history.append(
             {
