@@ -22,6 +22,7 @@ from .metrics import modules as metric_modules
 from .model_card import TASKS, CardInputs, hyperparameters, model_name_for, write_model_card
 from .plots import write_run_plots
 from .training.resuming import last_complete_checkpoint
+from .training.trainers import metrics_for_one_call
 
 logger = logging.getLogger("mossrl_hf")
 
@@ -244,15 +245,11 @@ def score_split(
     """Evaluate (validation) or predict (test) `dataset` with a task's `compute_metrics`, add `extra`
     figures, log and save them as `{prefix}_results.json`. Returns the prefix (eval, test) and the metrics."""
     prefix = METRIC_PREFIX[split]
-    # Only for this call: training's own evaluations (a split scored before training) keep theirs.
-    kept, trainer.compute_metrics = trainer.compute_metrics, compute_metrics
-    try:
+    with metrics_for_one_call(trainer, compute_metrics):  # a split scored before training, say
         if prefix == "eval":
             metrics = trainer.evaluate(dataset, metric_key_prefix=prefix)
         else:
             metrics = trainer.predict(dataset, metric_key_prefix=prefix).metrics
-    finally:
-        trainer.compute_metrics = kept
     metrics.update({f"{prefix}_{key}": value for key, value in (extra or {}).items()})
     samples = getattr(trainer.args, "bootstrap_samples", 0)
     if prefix == "test" and samples and hasattr(compute_metrics, "intervals"):

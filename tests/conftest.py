@@ -101,6 +101,12 @@ def ner_recipe():
     return runpy.run_path(str(REPO / "recipes" / "ner.py"), run_name="ner_recipe")["main"]
 
 
+@pytest.fixture(scope="session")
+def classify_main():
+    """recipes/classify.py's `main`, loaded as a script."""
+    return runpy.run_path(str(REPO / "recipes" / "classify.py"), run_name="classify_recipe")["main"]
+
+
 def write(path: Path, text: str | bytes) -> str:
     if isinstance(text, bytes):
         path.write_bytes(text)

@@ -3,7 +3,6 @@ scored before and after (forgetting), a grown head's new rows left free, and the
 
 import json
 import math
-import runpy
 from pathlib import Path
 
 import datasets
@@ -13,7 +12,7 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from mossrl_hf.continual import replay_indices, with_replay
 from mossrl_hf.training.continual import Anchor, fisher_information, held_rows, penalty
-from tests.conftest import FIXTURES, REPO, write
+from tests.conftest import FIXTURES, write
 from tests.test_classification import TRAIN, classify_args
 from tests.test_cli import recipe_cli_error
 from tests.test_ner_recipe import run_args
@@ -52,11 +51,6 @@ def old_model(ner_recipe, tiny_bert_dir, two_tasks, tmp_path_factory) -> str:
         )
     )  # fmt: skip
     return str(output)
-
-
-@pytest.fixture(scope="module")
-def classify_main():
-    return runpy.run_path(str(REPO / "recipes" / "classify.py"), run_name="classify_recipe")["main"]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ the recipes' runs (teacher, then a smaller student that learns from it and reloa
 
 import json
 import math
-import runpy
 
 import pytest
 import torch
@@ -11,15 +10,9 @@ import torch
 from mossrl_hf.errors import ConfigError
 from mossrl_hf.students import keep_layers, kept_layers
 from mossrl_hf.training.distillation import distillation_loss, soft_targets_loss
-from tests.conftest import REPO
 from tests.test_classification import classify_args
 from tests.test_cli import recipe_cli_error
 from tests.test_ner_recipe import run_args
-
-
-@pytest.fixture(scope="module")
-def classify_main():
-    return runpy.run_path(str(REPO / "recipes" / "classify.py"), run_name="classify_recipe")["main"]
 
 
 @pytest.fixture(scope="module")

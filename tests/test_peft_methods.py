@@ -16,11 +16,6 @@ from tests.test_cli import recipe_cli_error
 from tests.test_ner_recipe import conll_sentences, run_args
 
 
-@pytest.fixture(scope="module")
-def classify_main():
-    return runpy.run_path(str(REPO / "recipes" / "classify.py"), run_name="classify_recipe")["main"]
-
-
 def base_weights(model_dir: str) -> dict[str, torch.Tensor]:
     return load_file(str(Path(model_dir) / "model.safetensors"))
 

@@ -2,14 +2,13 @@
 (counts, class balance, the plot, logs of every round), a reward function as the labeler, bad inputs."""
 
 import json
-import runpy
 
 import numpy as np
 import pytest
 
 from mossrl_hf.reward import load_reward_function
 from mossrl_hf.training.self_training import reward_as_probabilities, select_confident
-from tests.conftest import REPO, write
+from tests.conftest import write
 from tests.test_classification import classify_args
 from tests.test_cli import recipe_cli_error
 
@@ -21,11 +20,6 @@ UNLABELED = [
     "truly the best",
     "the worst film",
 ]
-
-
-@pytest.fixture(scope="module")
-def classify_main():
-    return runpy.run_path(str(REPO / "recipes" / "classify.py"), run_name="classify_recipe")["main"]
 
 
 @pytest.fixture(scope="module")

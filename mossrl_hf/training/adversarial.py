@@ -20,6 +20,8 @@ import contextlib
 
 import torch
 
+from .trainers import loss_scaled_for_accumulation
+
 
 class EmbeddingPerturbation:
     """A forward hook on the input embedding module that adds `delta` (batch x length x hidden) to its
@@ -136,11 +138,7 @@ class AdversarialMixin:
             loss = self.compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
         if self.args.n_gpu > 1:
             loss = loss.mean()
-        scaled = self.loss_is_scaled_for_ga
-        if scaled is None:
-            scaled = (self.model_accepts_loss_kwargs and num_items_in_batch is not None) or (
-                self.compute_loss_func is not None
-            )
+        scaled = loss_scaled_for_accumulation(self, num_items_in_batch)
         if not scaled:
             loss = loss / self.current_gradient_accumulation_steps
         loss = loss * scale

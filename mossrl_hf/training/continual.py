@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..modeling import output_layer
+from .trainers import loss_scaled_for_accumulation
 
 logger = logging.getLogger(__name__)
 
@@ -147,10 +148,8 @@ class ContinualMixin:
         term = penalty(self.anchors, self.continual_lambda)
         self._penalty_total += float(term.detach())
         self._penalty_count += 1
-        scaled = self.loss_is_scaled_for_ga
-        if scaled is None:
-            scaled = self.model_accepts_loss_kwargs and num_items_in_batch is not None
-        if scaled:  # Trainer will not divide this loss by the accumulation steps: the penalty is once a step
+        # Trainer will not divide this loss by the accumulation steps: the penalty counts once a step.
+        if loss_scaled_for_accumulation(self, num_items_in_batch):
             term = term / self.current_gradient_accumulation_steps
         loss = loss + term.to(loss.dtype)
         return (loss, outputs) if return_outputs else loss

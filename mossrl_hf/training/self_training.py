@@ -17,6 +17,8 @@ import numpy as np
 from transformers.trainer_utils import TrainOutput
 
 from ..data.ordering import shortest_first, to_input_order
+from ..metrics.classification_metrics import softmax
+from .trainers import metrics_for_one_call
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +42,10 @@ def model_probabilities(trainer, features: datasets.Dataset) -> np.ndarray:
     """Class probabilities of the trainer's model for every row of `features` (no labels), in row order;
     predicted shortest first to cut padding."""
     ordered, order = shortest_first(features)
-    kept, trainer.compute_metrics = trainer.compute_metrics, None
-    try:
+    with metrics_for_one_call(trainer, None):
         logits = trainer.predict(ordered, metric_key_prefix="unlabeled").predictions
-    finally:
-        trainer.compute_metrics = kept
     logits = np.asarray(logits[0] if isinstance(logits, tuple) else logits, dtype=np.float64)
-    exponentials = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return to_input_order(exponentials / exponentials.sum(axis=-1, keepdims=True), order)
+    return to_input_order(softmax(logits), order)
 
 
 class SelfTraining:

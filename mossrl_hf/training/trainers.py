@@ -1,4 +1,7 @@
-"""Trainer subclasses: the recipes' common Trainer and one hook more per task."""
+"""Trainer subclasses: the recipes' common Trainer and one hook more per task; two helpers the training
+hooks share."""
+
+import contextlib
 
 import torch
 from torch.utils.data import SequentialSampler
@@ -9,6 +12,27 @@ from ..modeling import AUTOCAST_CONFIG_KEY
 from . import resuming
 from .layerwise import apply_layerwise_decay
 from .samplers import ShuffledLengthGroupedSampler, row_lengths
+
+
+def loss_scaled_for_accumulation(trainer: Trainer, num_items_in_batch) -> bool:
+    """Whether Trainer's `training_step` leaves a `compute_loss` value undivided by the gradient accumulation
+    steps (it was normalised by the item count of the whole accumulated batch), decided as Trainer does."""
+    if trainer.loss_is_scaled_for_ga is not None:
+        return trainer.loss_is_scaled_for_ga
+    return (trainer.model_accepts_loss_kwargs and num_items_in_batch is not None) or (
+        trainer.compute_loss_func is not None
+    )
+
+
+@contextlib.contextmanager
+def metrics_for_one_call(trainer: Trainer, compute_metrics):
+    """`trainer.compute_metrics` set for one evaluate/predict call, then put back: training's own
+    evaluations keep theirs."""
+    kept, trainer.compute_metrics = trainer.compute_metrics, compute_metrics
+    try:
+        yield
+    finally:
+        trainer.compute_metrics = kept
 
 
 class RecipeTrainer(Trainer):
