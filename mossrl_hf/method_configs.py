@@ -39,6 +39,15 @@ class DistillationArguments:
             "the teacher again (it is in eval mode: they do not change)."
         },
     )
+    distill_hidden_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "Weight of a hidden-state loss added to the soft one (TinyBERT, Jiao et al. 2020): the "
+            "mean squared difference between each student layer's output and the teacher layer at the same "
+            "relative depth (student layer m of M <-> teacher layer m*N/M), over real tokens. Needs the "
+            "teacher's hidden size; the teacher then runs every step (no logits cache). 0: off."
+        },
+    )
     student_num_layers: Optional[int] = field(
         default=None,
         metadata={
@@ -53,6 +62,8 @@ class DistillationArguments:
             raise ConfigError(f"--distill_alpha must be in [0, 1], not {self.distill_alpha}")
         if self.distill_temperature <= 0:
             raise ConfigError(f"--distill_temperature must be above 0, not {self.distill_temperature}")
+        if self.distill_hidden_weight < 0:
+            raise ConfigError(f"--distill_hidden_weight must be 0 or above, not {self.distill_hidden_weight}")
         if self.student_num_layers is not None and self.student_num_layers < 1:
             raise ConfigError(f"--student_num_layers must be at least 1, not {self.student_num_layers}")
 

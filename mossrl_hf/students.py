@@ -67,12 +67,21 @@ def load_teacher(args: DistillationArguments, model_args: ModelArguments, labels
     teacher_args = dataclasses.replace(
         model_args, model_name_or_path=path, tokenizer_name_or_path=None, case_markers=False
     )
-    teacher_labels = modeling.trained_labels(modeling.load_config(teacher_args))
+    teacher_config = modeling.load_config(teacher_args)
+    teacher_labels = modeling.trained_labels(teacher_config)
     if teacher_labels != list(labels):
         raise ConfigError(
             f"--teacher_model_name_or_path {path}: the teacher predicts {teacher_labels}, "
             f"this run {list(labels)}"
         )
+    if args.distill_hidden_weight:
+        width = getattr(modeling.load_config(model_args), "hidden_size", None)
+        teacher_width = getattr(teacher_config, "hidden_size", None)
+        if width != teacher_width:
+            raise ConfigError(
+                f"--distill_hidden_weight: the teacher {path} has hidden size {teacher_width}, the student "
+                f"{width}; hidden states compare only at the same width"
+            )
     difference = _vocabulary_difference(tokenizer, modeling.load_tokenizer(teacher_args))
     if difference:
         raise ConfigError(f"--teacher_model_name_or_path {path}: another tokenizer vocabulary ({difference})")
@@ -114,6 +123,8 @@ def speed_against_teacher(trainer, teacher, dataset) -> dict[str, float]:
 def check_methods(args: DistillationArguments, noise, model_args: ModelArguments, training_args) -> None:
     """Option checks of distillation and the noisy test that need the other arguments, before any work."""
     check_student_layers(args, model_args)
+    if args.distill_hidden_weight and args.teacher_model_name_or_path is None:
+        raise ConfigError("--distill_hidden_weight needs a teacher (--teacher_model_name_or_path)")
     if noise.test_noise is not None and not training_args.do_predict:
         raise ConfigError(
             f"--test_noise {noise.test_noise} scores the test split: it needs --do_predict and test data"
@@ -127,6 +138,7 @@ def trainer_options(args: DistillationArguments, robustness, teacher) -> dict:
         "distill_alpha": args.distill_alpha,
         "distill_temperature": args.distill_temperature,
         "cache_teacher_logits": args.distill_cache_teacher_logits,
+        "distill_hidden_weight": args.distill_hidden_weight,
         "adversarial": robustness.adversarial,
         "adv_epsilon": robustness.adv_epsilon,
         "adv_alpha": robustness.adv_alpha,

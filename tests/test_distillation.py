@@ -9,7 +9,7 @@ import torch
 
 from mossrl_hf.errors import ConfigError
 from mossrl_hf.students import keep_layers, kept_layers
-from mossrl_hf.training.distillation import distillation_loss, soft_targets_loss
+from mossrl_hf.training.distillation import distillation_loss, hidden_states_loss, soft_targets_loss
 from tests.test_classification import classify_args
 from tests.test_cli import recipe_cli_error
 from tests.test_ner_recipe import run_args
@@ -57,6 +57,80 @@ def test_token_loss_uses_only_labelled_positions():
     assert float(summed) == pytest.approx(
         float(soft_targets_loss(picked, teacher_rows, 1.0).sum()) / 6, rel=1e-5
     )
+
+
+def test_hidden_states_loss_by_hand_at_the_same_relative_depth():
+    torch.manual_seed(0)
+    teacher = tuple(torch.randn(2, 3, 4) for _ in range(5))  # embeddings + 4 layers
+    student = tuple(torch.randn(2, 3, 4) for _ in range(3))  # embeddings + 2 layers
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    expected = 0.0
+    for layer, teacher_layer in ((1, 2), (2, 4)):  # student layer m of 2 <-> teacher layer 2m of 4
+        squares = [
+            ((student[layer][row, token] - teacher[teacher_layer][row, token]) ** 2).mean()
+            for row in range(2)
+            for token in range(3)
+            if mask[row, token]
+        ]
+        expected += float(sum(squares)) / len(squares) / 2
+    assert float(hidden_states_loss(student, teacher, mask)) == pytest.approx(expected, rel=1e-5)
+    # A prompt method's virtual tokens come first in the student: only the text's positions compare.
+    prompted = tuple(torch.cat([torch.randn(2, 5, 4), state], dim=1) for state in student)
+    assert float(hidden_states_loss(prompted, teacher, mask)) == pytest.approx(expected, rel=1e-5)
+    assert float(hidden_states_loss(teacher, teacher, mask)) == 0.0
+
+
+def test_student_learns_the_teachers_hidden_states_with_lora(
+    ner_recipe, tiny_bert_dir, ner_teacher, tmp_path
+):
+    output = tmp_path / "student"
+    argv = run_args(
+        tiny_bert_dir,
+        output,
+        teacher_model_name_or_path=ner_teacher,
+        student_num_layers=1,
+        distill_hidden_weight=10.0,
+        use_lora=True,
+        learning_rate=5e-2,
+        max_steps=8,
+        logging_steps=1,
+    )
+    ner_recipe(argv)
+    history = json.loads((output / "trainer_state.json").read_text())["log_history"]
+    hidden = [entry["distill_hidden_loss"] for entry in history if "distill_hidden_loss" in entry]
+    assert len(hidden) == 8 and hidden[-1] < 0.8 * hidden[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"distill_hidden_weight": "-1"}, "--distill_hidden_weight must be 0 or above, not -1.0"),
+        (
+            {"distill_hidden_weight": "1"},
+            "--distill_hidden_weight needs a teacher (--teacher_model_name_or_path)",
+        ),
+    ],
+)
+def test_hidden_state_options_are_checked(tiny_bert_dir, tmp_path, extra, message):
+    assert recipe_cli_error(run_args(tiny_bert_dir, tmp_path / "out", **extra)) == message
+
+
+def test_teacher_of_another_width_is_refused_for_hidden_states(
+    ner_recipe, tiny_bert_dir, ner_teacher, tmp_path
+):
+    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(ner_teacher)
+    config.hidden_size, config.intermediate_size = 16, 32
+    narrow = tmp_path / "narrow-teacher"
+    AutoModelForTokenClassification.from_config(config).save_pretrained(narrow)
+    AutoTokenizer.from_pretrained(ner_teacher).save_pretrained(narrow)
+    argv = run_args(
+        tiny_bert_dir, tmp_path / "out", teacher_model_name_or_path=str(narrow), distill_hidden_weight=1
+    )
+    with pytest.raises(ConfigError, match=f"teacher {narrow} has hidden size 16, the student 32"):
+        ner_recipe(argv)
+    assert not (tmp_path / "out" / "all_results.json").exists()
 
 
 def test_student_layers_are_evenly_spaced_every_other_for_half():

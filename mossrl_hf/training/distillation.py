@@ -6,10 +6,17 @@ softened predictions are from a fixed teacher's (Hinton et al., 2015).
 The KL term is taken per labelled position: per example for classification, per word for NER (the
 positions whose label is not -100: the first piece of each word). The teacher runs in eval mode, without
 gradients, under the same autocast as the student.
+
+With `distill_hidden_weight` > 0 the student's layers also learn the teacher's hidden states (TinyBERT,
+Jiao et al. 2020): weight * the mean over student layers m = 1..M of the mean squared difference between its
+output and the output of teacher layer m * N // M (same relative depth), over real tokens, added as is
+(like a regulariser: once per optimizer step under gradient accumulation).
 """
 
 import torch
 import torch.nn.functional as F
+
+from .trainers import loss_scaled_for_accumulation
 
 IGNORE_INDEX = -100
 
@@ -52,13 +59,31 @@ def distillation_loss(
     return (1 - alpha) * task_loss + alpha * soft.to(task_loss.dtype)
 
 
+def hidden_states_loss(student_states, teacher_states, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean over the student's layers (embeddings excluded) of the mean squared difference, per real token
+    and feature, between the layer's output and the teacher's at the same relative depth. Positions a
+    prompt method put before the text (the student's extra leading tokens) are left out."""
+    student_depth, teacher_depth = len(student_states) - 1, len(teacher_states) - 1
+    total = 0.0
+    for layer in range(1, student_depth + 1):
+        teacher = teacher_states[layer * teacher_depth // student_depth].float()
+        student = student_states[layer][:, -teacher.size(1) :].float()
+        per_token = (student - teacher).pow(2).mean(-1)
+        if attention_mask is None:
+            total = total + per_token.mean()
+        else:
+            mask = attention_mask.to(per_token.dtype)
+            total = total + (per_token * mask).sum() / mask.sum().clamp(min=1)
+    return total / student_depth
+
+
 class DistillationMixin:
     """Trainer mixin: put it before the task's Trainer class (`training.with_methods`) so that the task's
     own `compute_loss` (class weights, say) gives the hard loss. `teacher=None` leaves the loss alone.
 
     Teacher outputs of each training input are kept for later epochs when `cache_teacher_logits` (they
-    do not change: the teacher is frozen in eval mode); the last batch's are always kept, for the extra
-    forward passes of adversarial training.
+    do not change: the teacher is frozen in eval mode) and no hidden-state loss needs the teacher's layers;
+    the last batch's are always kept, for the extra forward passes of adversarial training.
     """
 
     def __init__(
@@ -68,14 +93,17 @@ class DistillationMixin:
         distill_alpha=0.5,
         distill_temperature=2.0,
         cache_teacher_logits=True,
+        distill_hidden_weight=0.0,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.teacher = teacher
         self.distill_alpha, self.distill_temperature = distill_alpha, distill_temperature
-        self.cache_teacher_logits = cache_teacher_logits
+        self.distill_hidden_weight = distill_hidden_weight
+        self.cache_teacher_logits = cache_teacher_logits and not distill_hidden_weight
         self._teacher_cache: dict[bytes, torch.Tensor] = {}
-        self._last_teacher: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._last_teacher: tuple[torch.Tensor, torch.Tensor, tuple | None] | None = None
+        self._hidden_total, self._hidden_count = 0.0, 0
         if teacher is not None:
             teacher.to(self.args.device).eval().requires_grad_(False)
 
@@ -83,7 +111,9 @@ class DistillationMixin:
         if self.teacher is None or not model.training:  # evaluation loss: the task's alone, comparable
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         labels = inputs.get("labels")
-        teacher_rows = self.teacher_rows(inputs, labels)
+        teacher_rows, teacher_states = self.teacher_outputs(inputs, labels)
+        if teacher_states is not None:
+            inputs = {**inputs, "output_hidden_states": True}
         task_loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
         scaled = self.model_accepts_loss_kwargs and num_items_in_batch is not None
         # Trainer multiplies a loss normalised by a count over all processes by their number: so here.
@@ -100,26 +130,51 @@ class DistillationMixin:
             num_items_in_batch if scaled else None,
             processes,
         )
+        if teacher_states is not None:
+            loss = loss + self.hidden_term(outputs, teacher_states, inputs, num_items_in_batch).to(loss.dtype)
         return (loss, outputs) if return_outputs else loss
 
-    def teacher_rows(self, inputs, labels) -> torch.Tensor:
-        """The teacher's logits at the labelled positions of this batch (cached or computed)."""
+    def hidden_term(self, outputs, teacher_states, inputs, num_items_in_batch) -> torch.Tensor:
+        term = self.distill_hidden_weight * hidden_states_loss(
+            outputs.hidden_states, teacher_states, inputs.get("attention_mask")
+        )
+        self._hidden_total += float(term.detach())
+        self._hidden_count += 1
+        # Trainer will not divide this loss by the accumulation steps: the term counts once a step.
+        if loss_scaled_for_accumulation(self, num_items_in_batch):
+            term = term / self.current_gradient_accumulation_steps
+        return term
+
+    def log(self, logs, start_time=None):
+        if "loss" in logs and self._hidden_count:
+            logs["distill_hidden_loss"] = round(self._hidden_total / self._hidden_count, 6)
+            self._hidden_total, self._hidden_count = 0.0, 0
+        return super().log(logs, start_time)
+
+    def teacher_outputs(self, inputs, labels) -> tuple[torch.Tensor, tuple | None]:
+        """The teacher's logits at the labelled positions of this batch (cached or computed), and its
+        hidden states when the hidden-state loss needs them (else None)."""
         ids = inputs["input_ids"]
         last = self._last_teacher
         if last is not None and last[0].shape == ids.shape and torch.equal(last[0], ids):
-            return last[1]
+            return last[1], last[2]
         keys = self._row_keys(inputs, labels) if self.cache_teacher_logits else None
+        states = None
         if keys is not None and all(key in self._teacher_cache for key in keys):
             rows = torch.cat([self._teacher_cache[key] for key in keys])
         else:
             model_inputs = {key: value for key, value in inputs.items() if key != "labels"}
+            if self.distill_hidden_weight:
+                model_inputs["output_hidden_states"] = True
             with torch.no_grad(), self.accelerator.autocast():
-                logits = self.teacher(**model_inputs).logits
-            rows = labelled_rows(logits, labels).detach()
+                outputs = self.teacher(**model_inputs)
+            rows = labelled_rows(outputs.logits, labels).detach()
+            if self.distill_hidden_weight:
+                states = tuple(state.detach() for state in outputs.hidden_states)
             if keys is not None:
-                self._remember(keys, rows, logits, labels)
-        self._last_teacher = (ids.clone(), rows)
-        return rows
+                self._remember(keys, rows, outputs.logits, labels)
+        self._last_teacher = (ids.clone(), rows, states)
+        return rows, states
 
     @staticmethod
     def _row_keys(inputs, labels) -> list[bytes]:
