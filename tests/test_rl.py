@@ -131,6 +131,37 @@ def test_a_minimum_length_holds_back_the_end_of_text(eager_to_stop_policy_dir):
     assert [len(c) for c in completions] == [4] * 4 and all(c[-1] == end not in c[:-1] for c in completions)
 
 
+def test_eval_kl_is_taken_at_the_sampling_temperature_and_perplexity_at_one(tiny_policy_dir):
+    from transformers import AutoModelForCausalLM
+
+    policy, tokenizer = rl.load_policy(SimpleNamespace(
+        model_name_or_path=tiny_policy_dir, model_revision=None, allow_pickle_weights=False
+    ))  # fmt: skip
+    reference = AutoModelForCausalLM.from_pretrained(tiny_policy_dir).eval()
+    with torch.no_grad():
+        policy.lm_head.weight.mul_(1.5)  # tied with the input embeddings: another distribution
+    sampling = rl.Sampling(max_new_tokens=5, temperature=0.5, top_p=1.0, top_k=None, generations=2)
+    figures, _ = rl.evaluate_policy(policy, tokenizer, PROMPTS[:2], [lambda p, c: [0.0] * len(c)], [1.0],
+                                    sampling, reference, seed=3)  # fmt: skip
+    torch.manual_seed(3)
+    samples = rl.sample(policy, tokenizer, PROMPTS[:2], sampling)
+
+    def logprobs(model, temperature):
+        values = []
+        for _, prompt_ids, completion in samples:
+            logits = model(input_ids=torch.tensor([prompt_ids + completion])).logits[0].float()
+            steps = torch.log_softmax(logits / temperature, -1)[len(prompt_ids) - 1 : -1]
+            values.append(steps.gather(-1, torch.tensor(completion)[:, None])[:, 0])
+        return values
+
+    with torch.no_grad():
+        pairs = zip(logprobs(policy, 0.5), logprobs(reference, 0.5), strict=True)
+        kl = sum(float((p - r).sum()) for p, r in pairs)
+        at_one = torch.cat(logprobs(reference, 1.0))
+    assert figures["kl"] == pytest.approx(kl / len(samples), rel=1e-4)
+    assert figures["perplexity"] == pytest.approx(float(torch.exp(-at_one.mean())), rel=1e-4)
+
+
 def test_grpo_with_a_minimum_length_trains_and_evaluates_on_long_enough_completions(
     rl_main, rl_argv, eager_to_stop_policy_dir, tmp_path
 ):

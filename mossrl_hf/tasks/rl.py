@@ -159,8 +159,9 @@ def sample(
 
 
 @torch.no_grad()
-def completion_logprobs(model, samples, batch_size: int = 16) -> list[torch.Tensor]:
-    """Per-token log-probabilities of each completion given its prompt, under `model`."""
+def completion_logprobs(model, samples, temperature: float = 1.0, batch_size: int = 16) -> list[torch.Tensor]:
+    """Per-token log-probabilities of each completion given its prompt, under `model` with its logits
+    divided by `temperature` (1: the model's own distribution)."""
     device = next(model.parameters()).device
     model.eval()
     result = []
@@ -173,7 +174,7 @@ def completion_logprobs(model, samples, batch_size: int = 16) -> list[torch.Tens
         for row, sequence in enumerate(sequences):  # right padding: positions stay as in training
             ids[row, : len(sequence)] = torch.tensor(sequence)
             mask[row, : len(sequence)] = 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float() / temperature
         logprobs = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:, None].to(device))[..., 0]
         for row, (_, prompt_ids, completion) in enumerate(batch):
             start = len(prompt_ids) - 1  # the logit at position i predicts token i + 1
@@ -184,9 +185,10 @@ def completion_logprobs(model, samples, batch_size: int = 16) -> list[torch.Tens
 def evaluate_policy(model, tokenizer, prompts, rewards, weights, sampling, reference=None, seed: int = 0):
     """Sample completions for the held-out prompts and measure them: the mean (weighted) reward, the KL of
     the policy to the reference (the mean over completions of sum_t log p(y_t) - log p_ref(y_t), a Monte
-    Carlo estimate in nats per completion), the perplexity of the completions under the reference (fluency:
-    reward hacking with gibberish shows up here) and their mean length. Without a reference the policy is
-    its own (before training: KL 0)."""
+    Carlo estimate in nats per completion, both at the sampling temperature, as TRL's `beta` penalises it),
+    the perplexity of the completions under the reference at temperature 1 (fluency: the LM's own
+    probability; reward hacking with gibberish shows up here) and their mean length. Without a reference the
+    policy is its own (before training: KL 0)."""
     torch.manual_seed(seed)  # the same sampling noise before and after training
     samples = sample(model, tokenizer, prompts, sampling)
     completions = [tokenizer.decode(completion, skip_special_tokens=True) for _, _, completion in samples]
@@ -195,12 +197,17 @@ def evaluate_policy(model, tokenizer, prompts, rewards, weights, sampling, refer
     combined = [
         sum(w * scores[i] for w, scores in zip(weights, per_model, strict=True)) for i in range(len(samples))
     ]
-    policy = completion_logprobs(model, samples)
-    ref = completion_logprobs(reference, samples) if reference is not None else policy
+    reference = reference if reference is not None else model
+    ref = completion_logprobs(reference, samples)
+    kl = 0.0
+    if reference is not model:
+        policy = completion_logprobs(model, samples, sampling.temperature)
+        ref_sampled = completion_logprobs(reference, samples, sampling.temperature)
+        kl = sum((p - r).sum().item() for p, r in zip(policy, ref_sampled, strict=True)) / len(samples)
     tokens = sum(len(lp) for lp in ref) or 1
     figures = {
         "reward": sum(combined) / len(combined),
-        "kl": sum((p - r).sum().item() for p, r in zip(policy, ref, strict=True)) / len(samples),
+        "kl": kl,
         "perplexity": float(torch.exp(-sum(r.sum() for r in ref) / tokens)),
         "completion_length": sum(len(c) for _, _, c in samples) / len(samples),
     }
