@@ -133,9 +133,12 @@ def entry_command(entry: Entry, workspace: Workspace) -> list[str]:
         "--teacher_model_name_or_path",
         str(workspace.entry_dir(entry.teacher_from)),
     ]
+    args = dict(entry.args)
+    if entry.model_from:  # the entry's own design wins over `--model`
+        args["model_name_or_path"] = str(workspace.entry_dir(entry.model_from))
     return prefix + [
         str(script),
-        *render_flags(entry.args),
+        *render_flags(args),
         *(teacher or []),
         "--output_dir",
         str(output),

@@ -24,6 +24,10 @@ A suite is YAML (see `suites/quick.yaml`):
         recipe: ner
         teacher_from: ner-reference             # an earlier entry of the same recipe: its saved model is
                                                 # --teacher_model_name_or_path
+      - name: ner-student-from-teacher
+        recipe: ner
+        model_from: ner-reference               # an earlier entry of the same recipe: its saved model is
+                                                # --model_name_or_path (over `--model`): a student cut from it
 
 Flags in `args` override `defaults`; `--model` and `--extra` on the command line override both.
 """
@@ -81,7 +85,7 @@ class Entry:
     base_name: str = ""
     metric: str | None = None
     compare_to: str | None = None  # the reference entry's name, resolved after expansion
-    model_from: str | None = None
+    model_from: str | None = None  # predict_speed: the model it times; a recipe: its starting model
     teacher_from: str | None = None  # an earlier entry whose saved model this one distils from
     targets: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
@@ -269,14 +273,17 @@ def _link(entries: list[Entry], where: str) -> None:
                 )
             entry.model_from = source.name
             continue
-        if entry.teacher_from is not None:
-            teacher = _partner(entry, entry.teacher_from, [e for e in earlier if e.recipe == entry.recipe])
-            if teacher is None:
-                raise ConfigError(
-                    f"{where}: {entry.name}: teacher_from {entry.teacher_from!r} is not an earlier "
-                    f"{entry.recipe} entry"
+        for key in ("teacher_from", "model_from"):
+            if getattr(entry, key) is not None:
+                source = _partner(
+                    entry, getattr(entry, key), [e for e in earlier if e.recipe == entry.recipe]
                 )
-            entry.teacher_from = teacher.name
+                if source is None:
+                    raise ConfigError(
+                        f"{where}: {entry.name}: {key} {getattr(entry, key)!r} is not an earlier "
+                        f"{entry.recipe} entry"
+                    )
+                setattr(entry, key, source.name)
         if entry.reference:
             entry.compare_to = None
             continue
