@@ -4,7 +4,7 @@
 #   2. train the SST-2 sentiment classifier, the reward function (classify.py, 4,000 sentences, 1 epoch);
 #   3. GRPO: the LM learns to write positive reviews, rewarded by the classifier's P(positive) (rl.py).
 # Then it prints the held-out reward before and after, the KL to the starting model, each stage's time and
-# three samples before and after. About 10 minutes on 2 CPU cores (measured: README, "Reinforcement learning").
+# three samples before and after. About 11 minutes on 2 CPU cores (measured: README, "Reinforcement learning").
 #
 #   bash recipes/rl_pipeline.sh [OUTPUT_ROOT]        # default outputs/rl-pipeline
 #   ACCELERATE_CONFIG=accelerate_configs/single_gpu.yaml bash recipes/rl_pipeline.sh
