@@ -255,6 +255,11 @@ def _training_section(inputs: CardInputs, task: Task) -> str:
             f"\n\nSelf-trained: after the labelled data, {len(rounds) - 1} round(s) on labelled + "
             f"pseudo-labelled unlabeled texts (kept per round: {kept})."
         )
+    teacher_params = inputs.results.get("teacher_total_params")
+    if teacher_params:
+        text += f"\n\nDistilled from a teacher of {teacher_params:,} parameters"
+        speedup = inputs.results.get("student_predict_speedup")
+        text += f"; predicts x{speedup:.2f} the teacher's speed on the test split." if speedup else "."
     return "## Training procedure\n\n" + text
 
 

@@ -189,6 +189,8 @@ def test_ner_student_learns_from_teacher_and_loads_in_pipeline(
         and results["teacher_predict_examples_per_second"] > 0
     )
     assert results["student_predict_speedup"] > 0
+    card = (output / "README.md").read_text()
+    assert f"Distilled from a teacher of {results['teacher_total_params']:,} parameters; predicts x" in card
     assert json.loads((output / "config.json").read_text())["num_hidden_layers"] == 1
     tags = pipeline("token-classification", model=str(output))("john smith visited london")
     assert isinstance(tags, list)
