@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..modeling import output_layer
-from .trainers import loss_scaled_for_accumulation
+from .trainers import StepTerm
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class ContinualMixin:
         self.old_label_count = old_label_count
         self.anchors: list[Anchor] = []
         self._anchored_model = None
-        self._penalty_total, self._penalty_count = 0.0, 0
+        self._penalty = StepTerm("continual_penalty")
 
     def train(self, *args, **kwargs):
         if self.continual_regularization != "none" and self._anchored_model is not self.model:
@@ -145,17 +145,10 @@ class ContinualMixin:
         if not self.anchors or not model.training:  # evaluation loss: the task's alone, comparable
             return result
         loss, outputs = result if return_outputs else (result, None)
-        term = penalty(self.anchors, self.continual_lambda)
-        self._penalty_total += float(term.detach())
-        self._penalty_count += 1
-        # Trainer will not divide this loss by the accumulation steps: the penalty counts once a step.
-        if loss_scaled_for_accumulation(self, num_items_in_batch):
-            term = term / self.current_gradient_accumulation_steps
+        term = self._penalty.add(self, penalty(self.anchors, self.continual_lambda), num_items_in_batch)
         loss = loss + term.to(loss.dtype)
         return (loss, outputs) if return_outputs else loss
 
     def log(self, logs, start_time=None):
-        if "loss" in logs and self._penalty_count:
-            logs["continual_penalty"] = round(self._penalty_total / self._penalty_count, 6)
-            self._penalty_total, self._penalty_count = 0.0, 0
+        self._penalty.log_into(logs)
         return super().log(logs, start_time)

@@ -16,7 +16,7 @@ output and the output of teacher layer m * N // M (same relative depth), over re
 import torch
 import torch.nn.functional as F
 
-from .trainers import loss_scaled_for_accumulation
+from .trainers import StepTerm
 
 IGNORE_INDEX = -100
 
@@ -103,7 +103,7 @@ class DistillationMixin:
         self.cache_teacher_logits = cache_teacher_logits and not distill_hidden_weight
         self._teacher_cache: dict[bytes, torch.Tensor] = {}
         self._last_teacher: tuple[torch.Tensor, torch.Tensor, tuple | None] | None = None
-        self._hidden_total, self._hidden_count = 0.0, 0
+        self._hidden = StepTerm("distill_hidden_loss")
         if teacher is not None:
             teacher.to(self.args.device).eval().requires_grad_(False)
 
@@ -131,24 +131,13 @@ class DistillationMixin:
             processes,
         )
         if teacher_states is not None:
-            loss = loss + self.hidden_term(outputs, teacher_states, inputs, num_items_in_batch).to(loss.dtype)
+            hidden = hidden_states_loss(outputs.hidden_states, teacher_states, inputs.get("attention_mask"))
+            term = self._hidden.add(self, self.distill_hidden_weight * hidden, num_items_in_batch)
+            loss = loss + term.to(loss.dtype)
         return (loss, outputs) if return_outputs else loss
 
-    def hidden_term(self, outputs, teacher_states, inputs, num_items_in_batch) -> torch.Tensor:
-        term = self.distill_hidden_weight * hidden_states_loss(
-            outputs.hidden_states, teacher_states, inputs.get("attention_mask")
-        )
-        self._hidden_total += float(term.detach())
-        self._hidden_count += 1
-        # Trainer will not divide this loss by the accumulation steps: the term counts once a step.
-        if loss_scaled_for_accumulation(self, num_items_in_batch):
-            term = term / self.current_gradient_accumulation_steps
-        return term
-
     def log(self, logs, start_time=None):
-        if "loss" in logs and self._hidden_count:
-            logs["distill_hidden_loss"] = round(self._hidden_total / self._hidden_count, 6)
-            self._hidden_total, self._hidden_count = 0.0, 0
+        self._hidden.log_into(logs)
         return super().log(logs, start_time)
 
     def teacher_outputs(self, inputs, labels) -> tuple[torch.Tensor, tuple | None]:

@@ -1,5 +1,5 @@
-"""Trainer subclasses: the recipes' common Trainer and one hook more per task; two helpers the training
-hooks share."""
+"""Trainer subclasses: the recipes' common Trainer and one hook more per task; helpers the training hooks
+share."""
 
 import contextlib
 
@@ -22,6 +22,27 @@ def loss_scaled_for_accumulation(trainer: Trainer, num_items_in_batch) -> bool:
     return (trainer.model_accepts_loss_kwargs and num_items_in_batch is not None) or (
         trainer.compute_loss_func is not None
     )
+
+
+class StepTerm:
+    """A loss term a hook adds to `compute_loss`'s loss (a penalty, an extra distillation loss): counted once
+    per optimizer step under gradient accumulation, and its mean since the last log line logged as `name`."""
+
+    def __init__(self, name: str):
+        self.name, self.total, self.count = name, 0.0, 0
+
+    def add(self, trainer: Trainer, term: torch.Tensor, num_items_in_batch) -> torch.Tensor:
+        """`term`, to be added to the loss: divided by the accumulation steps where Trainer will not."""
+        self.total += float(term.detach())
+        self.count += 1
+        if loss_scaled_for_accumulation(trainer, num_items_in_batch):
+            term = term / trainer.current_gradient_accumulation_steps
+        return term
+
+    def log_into(self, logs: dict) -> None:
+        if "loss" in logs and self.count:
+            logs[self.name] = round(self.total / self.count, 6)
+            self.total, self.count = 0.0, 0
 
 
 @contextlib.contextmanager
