@@ -10,10 +10,15 @@
   encoders after ONNX Runtime's transformer fusions (attention, embedding and skip layer norms, GELU);
 - `onnx` + `int8`: the same graph after ONNX Runtime's own dynamic quantization (`quantize_dynamic`, int8
   weights for MatMul/Gemm and the fused attention, one scale per output channel, the classifier head kept in
-  float32), which is the fastest of the four on a CPU.
+  float32);
+- `openvino`: the same exported graph compiled by OpenVINO for the CPU, in float32, or in bfloat16 when the
+  autocast asks for it (`--autocast bfloat16`, or "auto" for a model the recipe evaluated in bfloat16): on
+  CPUs with AMX (Sapphire Rapids and later) its bfloat16 matrix products are the fastest of all these.
+  OpenVINO would pick bfloat16 by itself on such CPUs; float32 is asked for explicitly so that the default
+  stays exact.
 
-A quantized model's tags can differ from the float model's: `python -m mossrl_hf.bench.predict_speed
---backend onnx --quantize int8` reports its F1 beside the float model's on the same file.
+A quantized or bfloat16 model's tags can differ from the float model's: `python -m
+mossrl_hf.bench.predict_speed --backend onnx --quantize int8` reports its F1 beside the float model's.
 """
 
 import logging
@@ -26,10 +31,11 @@ import numpy as np
 import torch
 
 from .errors import ConfigError
+from .modeling import resolve_autocast
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "onnx")
+BACKENDS = ("torch", "onnx", "openvino")
 QUANTIZATIONS = ("none", "int8")
 ONNX_OPSET = 17
 # Architectures whose exported graph ONNX Runtime's "bert" fusions recognise (its transformers optimizer).
@@ -42,9 +48,15 @@ def check_backend(backend: str, quantize: str, autocast: str | None) -> None:
         raise ConfigError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     if quantize not in QUANTIZATIONS:
         raise ConfigError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}, not {quantize!r}")
-    if (backend, quantize) != ("torch", "none") and autocast not in ("auto", "none", None):
+    if backend == "openvino" and quantize != "none":
         raise ConfigError(
-            f"--autocast {autocast} goes with the float torch backend only "
+            f"--quantize {quantize} runs on --backend torch or onnx; --backend openvino runs float32, or "
+            "bfloat16 with --autocast bfloat16 (fast on CPUs with AMX)"
+        )
+    runs_its_own_precision = quantize != "none" or backend == "onnx"
+    if runs_its_own_precision and autocast not in ("auto", "none", None):
+        raise ConfigError(
+            f"--autocast {autocast} goes with the float torch or openvino backend only "
             f"(--backend {backend} --quantize {quantize} runs its own precision)"
         )
 
@@ -55,7 +67,8 @@ def add_backend_arguments(parser) -> None:
         "--backend",
         choices=BACKENDS,
         default="torch",
-        help="torch (default) or onnx (exported and run by ONNX Runtime).",
+        help="torch (default), onnx (exported and run by ONNX Runtime) or openvino (exported and compiled "
+        "by OpenVINO; with --autocast bfloat16 the fastest on CPUs with AMX).",
     )
     parser.add_argument(
         "--quantize",
@@ -65,17 +78,22 @@ def add_backend_arguments(parser) -> None:
     )
 
 
-def prepare_for_prediction(model, tokenizer, backend: str = "torch", quantize: str = "none"):
-    """The model, quantized or exported as asked (see the module's docstring)."""
-    check_backend(backend, quantize, None)
+def prepare_for_prediction(
+    model, tokenizer, backend: str = "torch", quantize: str = "none", autocast: str | None = "auto"
+):
+    """(model, autocast): the model quantized or exported as asked (see the module's docstring), and the
+    torch autocast to run it under. Only the float torch model runs under torch's autocast; OpenVINO takes
+    the autocast as its own inference precision; the others run in their own."""
+    check_backend(backend, quantize, autocast)
     if (backend, quantize) == ("torch", "none"):
-        return model
+        return model, autocast
+    precision = resolve_autocast(model, autocast) if backend == "openvino" else None
     if hasattr(model, "merge_and_unload"):  # a LoRA adapter: fold it into the weights first
         model = model.merge_and_unload()
     model = model.eval().float()
     if backend == "torch":
-        return quantize_linear_layers(model)
-    return OnnxClassifier(model, tokenizer, quantize == "int8")
+        return quantize_linear_layers(model), "none"
+    return ExportedClassifier(model, tokenizer, backend, quantize == "int8", precision), "none"
 
 
 def quantize_linear_layers(model):
@@ -90,28 +108,26 @@ def quantize_linear_layers(model):
     return quantized
 
 
-class OnnxClassifier:
-    """A token or sequence classifier exported to ONNX and run by ONNX Runtime on the CPU."""
+class ExportedClassifier:
+    """A token or sequence classifier exported to ONNX and run on the CPU by ONNX Runtime ("onnx") or
+    OpenVINO ("openvino"; `precision` "bfloat16" or "float16" asks it for that inference precision)."""
 
     device = torch.device("cpu")
 
-    def __init__(self, model, tokenizer, quantize: bool):
-        import onnxruntime
-
+    def __init__(self, model, tokenizer, runtime: str, quantize: bool = False, precision: str | None = None):
         self.config = model.config
         self.input_names = [name for name in tokenizer.model_input_names if name != "position_ids"]
-        self.prediction_backend = "onnx-int8" if quantize else "onnx"
         with tempfile.TemporaryDirectory(prefix="mossrl-onnx-") as folder:
             path = export_onnx(model, tokenizer, self.input_names, Path(folder) / "model.onnx")
+            if runtime == "openvino":  # OpenVINO fuses the plain graph itself
+                self._run, runs_in = openvino_runner(path, precision)
+                self.prediction_backend = f"openvino-{runs_in}"
+                return
             path = fuse_transformer_graph(path, model.config, Path(folder) / "model-fused.onnx")
             if quantize:
                 path = quantize_onnx(path, Path(folder) / "model-int8.onnx")
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = torch.get_num_threads()
-            options.inter_op_num_threads = 1
-            self.session = onnxruntime.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
+            self._run = onnxruntime_runner(path)
+            self.prediction_backend = "onnx-int8" if quantize else "onnx"
 
     def eval(self):
         return self
@@ -121,8 +137,43 @@ class OnnxClassifier:
         if "token_type_ids" in self.input_names and "token_type_ids" not in feed:
             # Featurizers that leave them out rely on the model's default, all zeros (one segment).
             feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
-        (logits,) = self.session.run(["logits"], feed)
-        return SimpleNamespace(logits=torch.from_numpy(logits))
+        return SimpleNamespace(logits=torch.from_numpy(self._run(feed)))
+
+
+def onnxruntime_runner(path: Path):
+    """feed -> logits through an ONNX Runtime session on the CPU, on torch's thread count."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return lambda feed: session.run(["logits"], feed)[0]
+
+
+# Autocast names (the recipes' --autocast) -> OpenVINO's inference precision names.
+OPENVINO_PRECISIONS = {None: "f32", "bfloat16": "bf16", "float16": "f16"}
+
+
+def openvino_runner(path: Path, precision: str | None):
+    """(feed -> logits, the precision OpenVINO runs in: "f32", or "bf16"/"f16" where the CPU has them)."""
+    import openvino
+
+    core = openvino.Core()
+    compiled = core.compile_model(
+        core.read_model(str(path)),
+        "CPU",
+        {
+            "INFERENCE_PRECISION_HINT": OPENVINO_PRECISIONS[precision],
+            "INFERENCE_NUM_THREADS": torch.get_num_threads(),
+            "PERFORMANCE_HINT": "LATENCY",  # one request at a time, every thread on it
+        },
+    )
+    runs_in = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+    if runs_in != OPENVINO_PRECISIONS[precision]:
+        logger.warning("OpenVINO runs this model in %s: this CPU lacks %s", runs_in, precision)
+    request, logits = compiled.create_infer_request(), compiled.output("logits")
+    return lambda feed: request.infer(feed)[logits], runs_in
 
 
 def export_onnx(model, tokenizer, input_names: list[str], path: Path) -> Path:

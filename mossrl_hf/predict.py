@@ -113,13 +113,12 @@ def load_tagger(
     quantize: str = "none",
 ) -> Tagger:
     """A `Tagger` for a model saved by recipes/ner.py (a full model or a LoRA adapter). `autocast`: "auto"
-    (the recipe's evaluation precision), "none" (float32), "bfloat16" or "float16". `backend` ("torch" or
-    "onnx") and `quantize` ("none" or "int8"): see `mossrl_hf.inference_backends`; a quantized or exported
-    model runs in its own precision, so "auto" autocast means none there."""
+    (the recipe's evaluation precision), "none" (float32), "bfloat16" or "float16". `backend` ("torch",
+    "onnx" or "openvino") and `quantize` ("none" or "int8"): see `mossrl_hf.inference_backends`; OpenVINO
+    runs in the autocast's precision, a quantized or ONNX Runtime model in its own."""
     check_backend(backend, quantize, autocast)
     model, tokenizer = load_trained_classifier(model_dir, allow_pickle_weights=allow_pickle_weights)
-    if (backend, quantize) != ("torch", "none"):
-        model, autocast = prepare_for_prediction(model, tokenizer, backend, quantize), "none"
+    model, autocast = prepare_for_prediction(model, tokenizer, backend, quantize, autocast)
     return Tagger(model, tokenizer, max_length, stride, batch_size, autocast=autocast)
 
 

@@ -103,13 +103,13 @@ def load_reward_function(
     backend: str = "torch",
     quantize: str = "none",
 ) -> RewardFunction:
-    """`backend` ("torch" or "onnx") and `quantize` ("none" or "int8"): see `mossrl_hf.inference_backends`."""
+    """`backend` ("torch", "onnx" or "openvino") and `quantize` ("none" or "int8"): see
+    `mossrl_hf.inference_backends`."""
     check_backend(backend, quantize, autocast)
     model, tokenizer = load_trained_classifier(
         model_dir, AutoModelForSequenceClassification, allow_pickle_weights
     )
-    if (backend, quantize) != ("torch", "none"):
-        model, autocast = prepare_for_prediction(model, tokenizer, backend, quantize), "none"
+    model, autocast = prepare_for_prediction(model, tokenizer, backend, quantize, autocast)
     return RewardFunction(model, tokenizer, positive_label, score, batch_size, max_length, autocast)
 
 

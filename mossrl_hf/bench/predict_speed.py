@@ -11,7 +11,8 @@ warmed up on one sentence before the clock starts, so the times are the work, no
 The tagger runs in the precision the recipe evaluated in (float32, or bfloat16 autocast for a model trained
 with --bf16). The pipeline is timed as users call it (float32); for a bfloat16 model it is timed a second
 time under the same autocast (`pipeline_autocast_seconds`), so the share of the speed-up that is precision
-is visible.
+is visible. `--backend`, `--quantize` and `--autocast` choose another tagger (as the prediction command's
+flags do); it is then timed and scored beside the float tagger in the same run.
 
 The tagger's tags are scored exactly as the recipe scores its test split, so its F1 must equal the
 model's recipe `test_f1` when the recipe measured it on the same file (same sha256, same sentence cap):
@@ -108,10 +109,16 @@ def time_pipeline(
 
 
 def load_both(
-    model_dir: Path, max_length: int, stride: int, batch_size: int, device: str, backend=("torch", "none")
+    model_dir: Path,
+    max_length: int,
+    stride: int,
+    batch_size: int,
+    device: str,
+    backend=("torch", "none"),
+    autocast: str = "auto",
 ):
-    """The tagger (on `backend`: (backend, quantize)) and the pipeline on `device`, and how long each took
-    to load (an exported or quantized tagger's time includes the export and quantization)."""
+    """The tagger (on `backend`: (backend, quantize), under `autocast`) and the pipeline on `device`, and how
+    long each took to load (an exported or quantized tagger's time includes the export and quantization)."""
     from transformers import pipeline
 
     from ..predict import load_tagger
@@ -124,6 +131,7 @@ def load_both(
         batch_size=batch_size,
         backend=backend[0],
         quantize=backend[1],
+        autocast=autocast,
     )
     if backend == ("torch", "none"):
         tagger.model.to(device)
@@ -142,13 +150,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     max_length, stride = _settings(model_dir, args)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     backend = (args.backend, args.quantize)
+    # The recipe's own tagger, or one whose figures are compared with it (the float tagger) instead.
+    exact = backend == ("torch", "none") and args.autocast == "auto"
     tagger, pipe, tagger_load, pipeline_load = load_both(
-        model_dir, max_length, stride, args.batch_size, device, backend
+        model_dir, max_length, stride, args.batch_size, device, backend, args.autocast
     )
 
     tagger_seconds, tagger_tags = time_tagger(tagger, sentences)
     pipeline_seconds, pipeline_tags = time_pipeline(pipe, sentences)
-    float_figures = _float_tagger_figures(model_dir, args, backend, sentences, gold, tagger_seconds)
+    float_figures = {} if exact else _float_figures(model_dir, args, sentences, gold, tagger_seconds)
     same_precision = time_pipeline(pipe, sentences, tagger.autocast)[0] if tagger.autocast else None
     scheme = tagger.word_tagger.scheme
     tagger_scores = ner_metrics(gold, tagger_tags, scheme)
@@ -157,8 +167,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     comparison = recipe_test_f1(model_dir, test_sha256, args.max_sentences)
     equal = (
         comparison["recipe_test_f1"] == tagger_scores["f1"]
-        if comparison["recipe_f1_comparable"] and (args.backend, args.quantize) == ("torch", "none")
-        else None  # an exported or quantized tagger is compared with the float tagger instead
+        if comparison["recipe_f1_comparable"] and exact
+        else None  # an exported, quantized or other-precision tagger is compared with the float tagger
     )
     return {
         "model": str(model_dir.resolve()),
@@ -190,6 +200,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "tagger_f1_equals_recipe_test_f1": equal,
         "backend": args.backend,
         "quantize": args.quantize,
+        "prediction_backend": getattr(tagger.model, "prediction_backend", None),
         **float_figures,
         "f1_change_vs_float_tagger": (
             tagger_scores["f1"] - float_figures["float_tagger_f1"] if float_figures else None
@@ -197,11 +208,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _float_tagger_figures(model_dir, args, backend, sentences, gold, tagger_seconds) -> dict[str, Any]:
-    """For an exported or quantized tagger, the float tagger (the recipe's precision) on the same sentences
-    in the same run: its time, its F1, and how far the fast tagger's F1 moved from it."""
-    if backend == ("torch", "none"):
-        return {}
+def _float_figures(model_dir, args, sentences, gold, tagger_seconds) -> dict[str, Any]:
+    """For an exported, quantized or other-precision tagger, the float tagger (the recipe's precision) on
+    the same sentences in the same run: its time, its F1, and how far the fast tagger's F1 moved from it."""
     from ..predict import load_tagger
 
     max_length, stride = _settings(model_dir, args)
@@ -219,7 +228,8 @@ def _stream(args: argparse.Namespace) -> dict[str, Any]:
     from .predict_stream import measure_stream
 
     sizes = [int(size) for size in args.stream_sizes.split(",")]
-    flags = ["--backend", args.backend, "--quantize", args.quantize, "--batch_size", str(args.batch_size)]
+    flags = ["--backend", args.backend, "--quantize", args.quantize, "--autocast", args.autocast]
+    flags += ["--batch_size", str(args.batch_size)]
     work = Path(args.output).parent / "stream-work"
     return {"model": args.model, **measure_stream(args.model, args.test_file, sizes, work, flags)}
 
@@ -238,6 +248,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch_size", type=int, default=64, help="Tagger batch size.")
     parser.add_argument("--backend", choices=BACKENDS, default="torch", help="The tagger's backend.")
     parser.add_argument("--quantize", choices=QUANTIZATIONS, default="none", help="The tagger's weights.")
+    parser.add_argument(
+        "--autocast",
+        default="auto",
+        help="The tagger's precision (as `python -m mossrl_hf.predict --autocast`): auto (the recipe's), "
+        "none, bfloat16 or float16; with --backend openvino, OpenVINO's inference precision.",
+    )
     parser.add_argument(
         "--stream_sizes",
         default=None,

@@ -213,6 +213,8 @@ def _predict_speed_table(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _tagger_kind(speed: dict[str, Any]) -> str:
+    if speed.get("prediction_backend"):  # what the exported or quantized model ran as, e.g. openvino-bf16
+        return speed["prediction_backend"].replace("-", " ")
     backend = f"{speed.get('backend', 'torch')} {'int8' if speed.get('quantize') == 'int8' else ''}".strip()
     return f"{backend}, {speed.get('autocast') or 'float32'}" if backend == "torch" else backend
 
