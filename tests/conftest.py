@@ -107,6 +107,26 @@ def classify_main():
     return runpy.run_path(str(REPO / "recipes" / "classify.py"), run_name="classify_recipe")["main"]
 
 
+@pytest.fixture(scope="session")
+def tagger_dir(ner_recipe, tiny_bert_dir, tmp_path_factory) -> str:
+    """A tiny NER model trained by recipes/ner.py for the prediction tests (read only)."""
+    from tests.test_ner_recipe import run_args
+
+    output = tmp_path_factory.mktemp("prediction-tagger")
+    ner_recipe(run_args(tiny_bert_dir, output, max_steps=4, learning_rate=5e-3))
+    return str(output)
+
+
+@pytest.fixture(scope="session")
+def scorer_dir(classify_main, tiny_bert_dir, tmp_path_factory) -> str:
+    """A tiny classifier trained by recipes/classify.py for the reward-function tests (read only)."""
+    from tests.test_classification import classify_args
+
+    output = tmp_path_factory.mktemp("prediction-scorer")
+    classify_main(classify_args(tiny_bert_dir, output))
+    return str(output)
+
+
 def write(path: Path, text: str | bytes) -> str:
     if isinstance(text, bytes):
         path.write_bytes(text)

@@ -1,4 +1,5 @@
-"""Prediction at scale: chunked streaming, --resume, --num_workers, and the int8 / ONNX backends."""
+"""Prediction at scale: chunked streaming, --resume, --num_workers, and the int8 / ONNX backends
+(OpenVINO: tests/test_openvino.py)."""
 
 import json
 import subprocess
@@ -11,7 +12,6 @@ from mossrl_hf import predict, reward
 from mossrl_hf.errors import ConfigError, DataError
 from mossrl_hf.streaming import partial_path
 from tests.conftest import write
-from tests.test_classification import classify_args
 from tests.test_ner_recipe import run_args
 
 SENTENCES = [
@@ -23,25 +23,6 @@ SENTENCES = [
     "a b c d e f g",
     "smith and mary met in paris on monday",
 ]
-
-
-@pytest.fixture(scope="module")
-def tagger_dir(ner_recipe, tiny_bert_dir, tmp_path_factory) -> str:
-    output = tmp_path_factory.mktemp("streaming-tagger")
-    ner_recipe(run_args(tiny_bert_dir, output, max_steps=4, learning_rate=5e-3))
-    return str(output)
-
-
-@pytest.fixture(scope="module")
-def scorer_dir(tiny_bert_dir, tmp_path_factory) -> str:
-    import runpy
-
-    from tests.conftest import REPO
-
-    output = tmp_path_factory.mktemp("streaming-scorer")
-    main = runpy.run_path(str(REPO / "recipes" / "classify.py"), run_name="classify_recipe")["main"]
-    main(classify_args(tiny_bert_dir, output))
-    return str(output)
 
 
 def tag(model: str, input_path: str, output, *extra: str) -> list[dict]:
@@ -146,7 +127,8 @@ def test_onnx_fuses_the_attention_and_int8_keeps_the_classifier_head_float(tagge
 
 def test_a_precision_flag_that_clashes_with_the_backend_is_refused(tagger_dir, tmp_path):
     text = write(tmp_path / "in.txt", "mary left\n")
-    with pytest.raises(ConfigError, match="--autocast bfloat16 goes with the float torch backend only"):
+    refusal = "--autocast bfloat16 goes with the float torch or openvino backend only"
+    with pytest.raises(ConfigError, match=refusal):
         tag(tagger_dir, text, tmp_path / "out.jsonl", "--quantize", "int8", "--autocast", "bfloat16")
     assert not (tmp_path / "out.jsonl").exists() and not partial_path(tmp_path / "out.jsonl").exists()
 
