@@ -15,23 +15,25 @@ import argparse
 
 import ray
 
+from mossrl_hf.errors import run_main
+from mossrl_hf.inference_backends import add_backend_arguments, check_backend
+from mossrl_hf.modeling import add_autocast_argument
 from mossrl_hf.predict import load_tagger
 
 
 class TagBatch:
     """One per Ray worker: the model loads once, then tags every batch that worker receives."""
 
-    def __init__(self, model: str, backend: str, quantize: str):
-        self.tagger = load_tagger(model, backend=backend, quantize=quantize)
+    def __init__(self, model: str, backend: str, quantize: str, autocast: str):
+        self.tagger = load_tagger(model, backend=backend, quantize=quantize, autocast=autocast)
 
     def __call__(self, batch: dict) -> dict:
         records = self.tagger([line.split() for line in batch["text"]])
         return {key: [record[key] for record in records] for key in ("words", "tags", "entities")}
 
 
-def tag_corpus(
-    model: str, sources, output: str, workers: int, batch_size: int, backend: str, quantize: str
-) -> None:
+def tag_corpus(model: str, sources, output: str, workers: int, batch_size: int, tagger_options: dict) -> None:
+    """`tagger_options`: `backend`, `quantize` and `autocast`, as `load_tagger` takes them."""
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # output in input order, as the single-machine command
     lines = ray.data.read_text(sources)
@@ -41,7 +43,7 @@ def tag_corpus(
         raise SystemExit("the input holds an empty line: give one sentence per line")
     tagged = lines.map_batches(
         TagBatch,
-        fn_constructor_kwargs={"model": model, "backend": backend, "quantize": quantize},
+        fn_constructor_kwargs={"model": model, **tagger_options},
         batch_size=batch_size,
         compute=ray.data.ActorPoolStrategy(size=workers),
         # Leave a CPU to the tasks that read and write, or a small cluster full of actors waits forever.
@@ -62,17 +64,17 @@ def main(argv: list[str] | None = None) -> None:
         "--workers", type=int, default=1, help="Tagger actors, one CPU each: keep one CPU free (default 1)."
     )
     parser.add_argument("--batch_size", type=int, default=1000, help="Sentences per batch (default 1000).")
-    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
-    parser.add_argument("--quantize", choices=("none", "int8"), default="none")
+    add_backend_arguments(parser)
+    add_autocast_argument(parser)
     args = parser.parse_args(argv)
+    check_backend(args.backend, args.quantize, args.autocast)  # before any worker starts
+    tagger_options = {"backend": args.backend, "quantize": args.quantize, "autocast": args.autocast}
     ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
     try:
-        tag_corpus(
-            args.model, args.input, args.output, args.workers, args.batch_size, args.backend, args.quantize
-        )
+        tag_corpus(args.model, args.input, args.output, args.workers, args.batch_size, tagger_options)
     finally:
         ray.shutdown()
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
