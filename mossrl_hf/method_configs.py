@@ -248,3 +248,27 @@ class SelfTrainingArguments:
             raise ConfigError(f"--self_training_epochs must be above 0, not {self.self_training_epochs}")
         if self.max_unlabeled_samples is not None and self.max_unlabeled_samples < 1:
             raise ConfigError(f"--max_unlabeled_samples must be at least 1, not {self.max_unlabeled_samples}")
+
+
+# Robustness flags that act only with a given choice of another flag: (flag, the flag it needs, the values).
+_ROBUSTNESS_FLAG_NEEDS = (
+    ("adv_epsilon", "adversarial", ("fgm", "pgd", "freelb")),
+    ("adv_alpha", "adversarial", ("pgd", "freelb")),
+    ("adv_steps", "adversarial", ("pgd", "freelb")),
+)
+
+
+def check_robustness_flags(args: RobustnessArguments, explicit: set[str]) -> None:
+    """A flag the user set that the chosen method would ignore is refused rather than silently unused."""
+    for flag, needs, values in _ROBUSTNESS_FLAG_NEEDS:
+        if flag in explicit and getattr(args, needs) not in values:
+            raise ConfigError(
+                f"--{flag} is for --{needs} {_one_of(values)}, not --{needs} {getattr(args, needs)}"
+            )
+    if "test_noise_rate" in explicit and args.test_noise is None:
+        kinds = _one_of(TEST_NOISE_KINDS)
+        raise ConfigError(f"--test_noise_rate is for --test_noise {kinds}: give --test_noise")
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return values[0] if len(values) == 1 else f"{', '.join(values[:-1])} or {values[-1]}"

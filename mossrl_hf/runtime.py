@@ -18,6 +18,7 @@ from . import hp_search, hub, launching, reporting
 from .adapters import check_method_supported, count_parameters
 from .cli import ParsedArgs, to_plain_dict
 from .errors import ConfigError
+from .method_configs import check_robustness_flags
 from .metrics import modules as metric_modules
 from .model_card import TASKS, CardInputs, hyperparameters, model_name_for, write_model_card
 from .plots import write_run_plots
@@ -84,6 +85,8 @@ def setup_run(parsed: ParsedArgs, task: str) -> None:
             f"--case_markers adds token embeddings, which a --peft_method {peft_args.peft_method} adapter "
             "does not save: use it with none, bitfit, freeze or head_only"
         )
+    if "RobustnessArguments" in by_type:
+        check_robustness_flags(by_type["RobustnessArguments"], parsed.explicit)
     training_args = training_arguments(parsed)
     check_model_selection(training_args, parsed.explicit, task)
     if task not in metric_modules.TASK_MODULES:  # clm.py and rl.py report their own figures

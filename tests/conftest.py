@@ -119,7 +119,8 @@ def tagger_dir(ner_recipe, tiny_bert_dir, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def scorer_dir(classify_main, tiny_bert_dir, tmp_path_factory) -> str:
-    """A tiny classifier trained by recipes/classify.py for the reward-function tests (read only)."""
+    """A tiny classifier trained by recipes/classify.py, for tests that score with it or start from it
+    (read only)."""
     from tests.test_classification import classify_args
 
     output = tmp_path_factory.mktemp("prediction-scorer")

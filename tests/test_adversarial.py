@@ -8,6 +8,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
 from mossrl_hf.configs import RecipeTrainingArguments
+from mossrl_hf.method_configs import RobustnessArguments, check_robustness_flags
 from mossrl_hf.training import RecipeTrainer, with_methods
 from mossrl_hf.training.adversarial import EmbeddingPerturbation, per_example_norm, project, step
 from tests.test_cli import recipe_cli_error
@@ -118,3 +119,32 @@ def test_lora_with_fgm_and_a_teacher(ner_recipe, tiny_bert_dir, tmp_path):
 def test_adversarial_without_a_positive_epsilon_is_refused(tiny_bert_dir, tmp_path, epsilon):
     line = recipe_cli_error(run_args(tiny_bert_dir, tmp_path / "out", adversarial="pgd", adv_epsilon=epsilon))
     assert line == f"--adversarial pgd needs --adv_epsilon above 0, not {float(epsilon)}"
+
+
+@pytest.mark.parametrize(
+    ("flags", "line"),
+    [
+        ({"adversarial": "fgm", "adv_steps": 5}, "--adv_steps is for --adversarial pgd or freelb, not "),
+        ({"adversarial": "fgm", "adv_alpha": 0.1}, "--adv_alpha is for --adversarial pgd or freelb, not "),
+        ({"adv_epsilon": 0.5}, "--adv_epsilon is for --adversarial fgm, pgd or freelb, not "),
+        ({"test_noise_rate": 0.3}, "--test_noise_rate is for --test_noise typos, case or drop_word: "),
+    ],
+    ids=["fgm-steps", "fgm-alpha", "none-epsilon", "rate-without-noise"],
+)
+def test_a_robustness_flag_the_method_would_ignore_is_refused(tiny_bert_dir, tmp_path, flags, line):
+    ending = f"--adversarial {flags.get('adversarial', 'none')}" if "adv" in line else "give --test_noise"
+    assert recipe_cli_error(run_args(tiny_bert_dir, tmp_path / "out", **flags)) == line + ending
+
+
+@pytest.mark.parametrize(
+    ("values", "explicit"),
+    [
+        ({"adversarial": "pgd", "adv_epsilon": 0.5, "adv_alpha": 0.1, "adv_steps": 2}, None),
+        ({"adversarial": "freelb", "adv_steps": 2}, None),
+        ({"adversarial": "fgm", "adv_epsilon": 0.5}, None),
+        ({"test_noise": "typos", "test_noise_rate": 0.2}, None),
+        ({"adversarial": "fgm"}, {"adversarial"}),  # the unused flags' defaults: nothing to refuse
+    ],
+)
+def test_robustness_flags_that_the_method_uses_are_accepted(values, explicit):
+    check_robustness_flags(RobustnessArguments(**values), set(values) if explicit is None else explicit)

@@ -53,13 +53,6 @@ def old_model(ner_recipe, tiny_bert_dir, two_tasks, tmp_path_factory) -> str:
     return str(output)
 
 
-@pytest.fixture(scope="module")
-def sentiment_model(classify_main, tiny_bert_dir, tmp_path_factory) -> str:
-    output = tmp_path_factory.mktemp("sentiment")
-    classify_main(classify_args(tiny_bert_dir, output))
-    return str(output)
-
-
 def tiny_classifier(labels: int = 3) -> BertForSequenceClassification:
     torch.manual_seed(0)
     config = BertConfig(
@@ -177,18 +170,18 @@ def encoder_distance(start_dir, output) -> float:
     return math.sqrt(sum(float((end[k] - start[k]).pow(2).sum()) for k in start if "encoder" in k))
 
 
-def test_l2sp_keeps_the_encoder_near_its_start(classify_main, sentiment_model, tmp_path):
+def test_l2sp_keeps_the_encoder_near_its_start(classify_main, scorer_dir, tmp_path):
     distances = {}
     for method, strength in (("none", 1.0), ("l2sp", 1e4)):
         output = tmp_path / method
         classify_main(
             classify_args(
-                sentiment_model, output, max_steps=4, learning_rate=1e-2,
+                scorer_dir, output, max_steps=4, learning_rate=1e-2,
                 continual_regularization=method, continual_lambda=strength, replay_file=TRAIN,
                 previous_test_file=TRAIN,
             )
         )  # fmt: skip
-        distances[method] = encoder_distance(sentiment_model, output)
+        distances[method] = encoder_distance(scorer_dir, output)
         results = json.loads((output / "all_results.json").read_text())
         assert "forgetting_accuracy" in results
     assert distances["l2sp"] < distances["none"] / 5  # Adam still moves each weight by ~lr a step
@@ -209,18 +202,18 @@ def test_bad_continual_options(tiny_bert_dir, tmp_path, flags, expected):
     assert expected in line
 
 
-def test_replay_labels_outside_the_model_are_refused(sentiment_model, tmp_path):
+def test_replay_labels_outside_the_model_are_refused(scorer_dir, tmp_path):
     replay = write(tmp_path / "replay.csv", "text,label\nfine film,positive\nodd one,neutral\n")
-    argv = classify_args(sentiment_model, tmp_path / "out") + ["--replay_file", replay]
+    argv = classify_args(scorer_dir, tmp_path / "out") + ["--replay_file", replay]
     line = recipe_cli_error(argv, recipe="classify")
     assert line.startswith(f"{replay}:3:") and "'neutral' is not in the label set" in line
     assert not (tmp_path / "out" / "all_results.json").exists()
 
 
-def test_ewc_with_lora_holds_the_adapter_weights(classify_main, sentiment_model, tmp_path):
+def test_ewc_with_lora_holds_the_adapter_weights(classify_main, scorer_dir, tmp_path):
     output = tmp_path / "lora-ewc"
     argv = classify_args(
-        sentiment_model, output, peft_method="lora", continual_regularization="ewc", replay_file=TRAIN,
+        scorer_dir, output, peft_method="lora", continual_regularization="ewc", replay_file=TRAIN,
         continual_lambda=100.0, learning_rate=1e-2, logging_steps=1,
     )  # fmt: skip
     classify_main(argv)
