@@ -31,13 +31,23 @@ class TextRecords:
     def error(self, index: int, message: str) -> DataError:
         return record_error(self.source, self.lines[index], index, message)
 
+    def subset_indices(self, count: int | None, seed: int | None = None) -> list[int]:
+        """Which examples `subset(count, seed)` keeps, in file order."""
+        if count is None or count >= len(self):
+            return list(range(len(self)))
+        return (
+            sorted(random.Random(seed).sample(range(len(self)), count))
+            if seed is not None
+            else list(range(count))
+        )
+
     def subset(self, count: int | None, seed: int | None = None) -> "TextRecords":
         """The first `count` examples, or with `seed` a random `count` of them, kept in file order."""
         if count is None or count >= len(self):
             return self
-        keep = (
-            sorted(random.Random(seed).sample(range(len(self)), count)) if seed is not None else range(count)
-        )
+        return self.select(self.subset_indices(count, seed))
+
+    def select(self, keep: list[int]) -> "TextRecords":
         pairs = [self.pairs[i] for i in keep] if self.pairs is not None else None
         return TextRecords(
             self.source,
