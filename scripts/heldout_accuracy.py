@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
 from mossrl_hf.bench.seeds import PAIRED_SAMPLES, PAIRED_SEED
@@ -102,5 +101,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    torch.set_grad_enabled(False)
     run_main(main)

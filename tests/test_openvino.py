@@ -3,34 +3,19 @@
 import json
 import shutil
 
-import numpy as np
 import pytest
 
 from mossrl_hf import predict, reward
-from mossrl_hf.data.ner_features import ner_feature_columns
-from mossrl_hf.data.sentences import SentenceRecords
 from mossrl_hf.errors import ConfigError
 from mossrl_hf.streaming import partial_path
 from tests.conftest import write
-from tests.test_streaming import SENTENCES, tag
+from tests.test_streaming import SENTENCES, largest_difference, tag
 
 openvino = pytest.importorskip("openvino")
 
 
 def cpu_runs_bfloat16() -> bool:
     return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-
-
-def window_scores(tagger) -> list[np.ndarray]:
-    sentences = SentenceRecords("<input>")
-    for line in SENTENCES:
-        sentences.add(line.split(), ["O"] * len(line.split()), None)
-    return tagger.predict_scores(ner_feature_columns(sentences, tagger.tokenizer, 128, 32))
-
-
-def largest_difference(tagger, reference) -> float:
-    pairs = zip(window_scores(tagger), window_scores(reference), strict=True)
-    return max(float(np.abs(ours - theirs).max()) for ours, theirs in pairs)
 
 
 def test_openvino_runs_float32_by_default_and_tags_like_the_float_model(tagger_dir):
