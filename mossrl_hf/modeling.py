@@ -319,22 +319,3 @@ def add_autocast_argument(parser) -> None:
         help="Precision of the forward pass; auto: the one the recipe evaluated in (see the model config's "
         f"{AUTOCAST_CONFIG_KEY}), none: float32.",
     )
-
-
-def forward_shortest_first(
-    model, input_ids: list[list[int]], collate, batch_size: int, per_batch, autocast: str | None = None
-) -> list:
-    """Run `model` over sequences batched shortest first (little padding), under `autocast` (a dtype name)
-    if given; `per_batch(logits)` turns a batch's logits into one result per row. Results come back in
-    input order."""
-    order = sorted(range(len(input_ids)), key=lambda row: len(input_ids[row]))
-    results: list = [None] * len(input_ids)
-    device = model.device  # transformers models and the ONNX Runtime wrapper both have one
-    with torch.inference_mode(), autocast_context(device.type, autocast):
-        for begin in range(0, len(order), batch_size):
-            rows = order[begin : begin + batch_size]
-            batch = collate([{"input_ids": input_ids[row]} for row in rows])
-            logits = model(**{key: value.to(device) for key, value in batch.items()}).logits
-            for row, result in zip(rows, per_batch(logits), strict=True):
-                results[row] = result
-    return results

@@ -20,12 +20,12 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 from seqeval.metrics.sequence_labeling import get_entities
-from transformers import DataCollatorForTokenClassification
 
+from .batching import TokenIdPadder, collector_paused, forward_shortest_first
 from .configs import resolve_stride
 from .data.conll import iter_conll
 from .data.decoding import WordTagger
-from .data.ner_features import ner_feature_columns
+from .data.ner_features import WordPieces, ner_feature_columns
 from .data.sentences import SentenceRecords
 from .data.tagging import IOB2
 from .data.text_files import iter_lines
@@ -34,7 +34,6 @@ from .inference_backends import add_backend_arguments, check_backend, prepare_fo
 from .modeling import (
     add_autocast_argument,
     add_pickle_weights_argument,
-    forward_shortest_first,
     load_trained_classifier,
     resolve_autocast,
 )
@@ -72,7 +71,7 @@ class Tagger:
         self.word_tagger = WordTagger(
             labels, scheme, decoding or getattr(config, "ner_decoding", "constrained")
         )
-        self.collate = DataCollatorForTokenClassification(tokenizer)
+        self.word_pieces, self.collate = WordPieces(tokenizer), TokenIdPadder(tokenizer)
 
     def predict_scores(self, features) -> list[np.ndarray]:
         """Label log-probabilities per window token, in feature order."""
@@ -92,7 +91,13 @@ class Tagger:
             records.add(words, ["O"] * len(words), None)
         if not records:
             return []
-        features = ner_feature_columns(records, self.tokenizer, self.max_length, self.stride)
+        with collector_paused():
+            return self._tag(records)
+
+    def _tag(self, records: SentenceRecords) -> list[dict]:
+        features = ner_feature_columns(
+            records, self.tokenizer, self.max_length, self.stride, self.word_pieces
+        )
         predictions = self.predict_scores(features)
         lengths = [len(words) for words in records.words]
         tags = self.word_tagger.tags(features["sentence"], features["word_index"], predictions, lengths)

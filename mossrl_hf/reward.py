@@ -18,15 +18,15 @@ import sys
 from collections.abc import Iterator, Sequence
 
 import torch
-from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
+from transformers import AutoModelForSequenceClassification
 
+from .batching import TokenIdPadder, collector_paused, forward_shortest_first
 from .data.text_files import is_json_file, iter_json_lines, iter_lines
 from .errors import ConfigError, DataError, run_main
 from .inference_backends import add_backend_arguments, check_backend, prepare_for_prediction
 from .modeling import (
     add_autocast_argument,
     add_pickle_weights_argument,
-    forward_shortest_first,
     load_trained_classifier,
     resolve_autocast,
 )
@@ -75,7 +75,7 @@ class RewardFunction:
                     f"positive label {label!r} is not one of the model's labels ({', '.join(labels)})"
                 )
             self.index = labels.index(label)
-        self.collate = DataCollatorWithPadding(tokenizer)
+        self.collate = TokenIdPadder(tokenizer)
 
     def _scores(self, logits: torch.Tensor) -> list[float]:
         logits = logits.float()
@@ -86,10 +86,11 @@ class RewardFunction:
         return torch.softmax(logits, dim=-1)[:, self.index].tolist()
 
     def __call__(self, texts: Sequence[str]) -> list[float]:
-        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
-        return forward_shortest_first(
-            self.model, encoded, self.collate, self.batch_size, self._scores, self.autocast
-        )
+        with collector_paused():
+            encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+            return forward_shortest_first(
+                self.model, encoded, self.collate, self.batch_size, self._scores, self.autocast
+            )
 
 
 def load_reward_function(

@@ -20,14 +20,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
+from transformers import AutoModelForSequenceClassification
 
+from mossrl_hf.batching import TokenIdPadder, forward_shortest_first
 from mossrl_hf.bench.seeds import PAIRED_SAMPLES, PAIRED_SEED
 from mossrl_hf.data.classification_data import load_classification_data
 from mossrl_hf.data_configs import ClassificationDataArguments
 from mossrl_hf.errors import run_main
 from mossrl_hf.metrics import bootstrap
-from mossrl_hf.modeling import forward_shortest_first, load_trained_classifier
+from mossrl_hf.modeling import load_trained_classifier
 
 
 def held_out_rows(args: argparse.Namespace):
@@ -48,7 +49,7 @@ def correct(model_dir: str, texts: list[str], labels: list[str], batch_size: int
     best = forward_shortest_first(
         model.eval(),
         encoded,
-        DataCollatorWithPadding(tokenizer),
+        TokenIdPadder(tokenizer),
         batch_size,
         lambda logits: logits.argmax(-1).tolist(),
     )

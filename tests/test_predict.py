@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from mossrl_hf.batching import forward_shortest_first
 from mossrl_hf.errors import ConfigError
-from mossrl_hf.modeling import forward_shortest_first, resolve_autocast
+from mossrl_hf.modeling import resolve_autocast
 from mossrl_hf.predict import entities_of, load_tagger
 from tests.conftest import FIXTURES, write
 from tests.test_ner_recipe import conll_sentences, run_args
