@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from seqeval.metrics.sequence_labeling import get_entities
 
-from .batching import TokenIdPadder, collector_paused, forward_shortest_first
+from .batching import TokenIdPadder, forward_shortest_first
 from .configs import resolve_stride
 from .data.conll import iter_conll
 from .data.decoding import WordTagger
@@ -91,10 +91,6 @@ class Tagger:
             records.add(words, ["O"] * len(words), None)
         if not records:
             return []
-        with collector_paused():
-            return self._tag(records)
-
-    def _tag(self, records: SentenceRecords) -> list[dict]:
         features = ner_feature_columns(
             records, self.tokenizer, self.max_length, self.stride, self.word_pieces
         )

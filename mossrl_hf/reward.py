@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from .batching import TokenIdPadder, collector_paused, forward_shortest_first
+from .batching import TokenIdPadder, forward_shortest_first
 from .data.text_files import is_json_file, iter_json_lines, iter_lines
 from .errors import ConfigError, DataError, run_main
 from .inference_backends import add_backend_arguments, check_backend, prepare_for_prediction
@@ -86,11 +86,10 @@ class RewardFunction:
         return torch.softmax(logits, dim=-1)[:, self.index].tolist()
 
     def __call__(self, texts: Sequence[str]) -> list[float]:
-        with collector_paused():
-            encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
-            return forward_shortest_first(
-                self.model, encoded, self.collate, self.batch_size, self._scores, self.autocast
-            )
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        return forward_shortest_first(
+            self.model, encoded, self.collate, self.batch_size, self._scores, self.autocast
+        )
 
 
 def load_reward_function(

@@ -1,4 +1,4 @@
-"""The prediction batch helpers: word pieces remembered per word, numpy padding, the paused collector."""
+"""The prediction helpers: word pieces remembered per word, numpy padding, the loaded objects set aside."""
 
 import gc
 
@@ -6,10 +6,10 @@ import pytest
 import torch
 from transformers import AutoTokenizer, DataCollatorWithPadding
 
-from mossrl_hf.batching import TokenIdPadder, collector_paused
+from mossrl_hf.batching import TokenIdPadder, loaded_objects_set_aside
 from mossrl_hf.data.ner_features import WordPieces
 from mossrl_hf.errors import ConfigError
-from mossrl_hf.predict import load_tagger
+from mossrl_hf.streaming import StreamOptions, stream_predictions
 
 # Case, accents, punctuation inside words, a lone control character (no piece at all), repeats.
 SENTENCES = [
@@ -72,32 +72,33 @@ def test_padder_refuses_a_tokenizer_without_a_pad_token(tiny_bert_dir):
         TokenIdPadder(tokenizer)
 
 
-def test_collector_paused_restores_what_it_found():
-    assert gc.isenabled()
-    with collector_paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), collector_paused():
+def test_objects_alive_on_entry_are_set_aside_for_the_block_only():
+    alive = [[index] for index in range(1000)]  # tracked containers, alive before the block
+    with loaded_objects_set_aside():
+        set_aside = gc.get_freeze_count()
+        assert set_aside >= len(alive)
+        made_inside = [[index] for index in range(1000)]
+        assert gc.get_freeze_count() == set_aside and gc.is_tracked(made_inside[0])
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), loaded_objects_set_aside():
         raise RuntimeError("the block fails")
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with collector_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the caller had it off: it stays off
-    finally:
-        gc.enable()
+    assert gc.get_freeze_count() == 0
 
 
-def test_the_tagger_runs_with_the_collector_paused(tagger_dir):
-    tagger = load_tagger(tagger_dir)
-    padder, seen = tagger.collate, []
+def test_a_streaming_run_predicts_with_the_loaded_objects_set_aside(tmp_path):
+    seen = []
 
-    def watching(rows):
-        seen.append(gc.isenabled())
-        return padder(rows)
+    def load_predictor():
+        def predict(chunk):
+            seen.append(gc.get_freeze_count())
+            return [{"item": item} for item in chunk]
 
-    tagger.collate = watching
-    records = tagger([["john", "smith", "visited", "london", "."], "mary left"])
-    assert [len(record["tags"]) for record in records] == [5, 2]
-    assert seen == [False] and gc.isenabled()
+        return predict
+
+    items = iter([(f"<test>:{line}", line) for line in range(1, 8)])
+    output = tmp_path / "out.jsonl"
+    options = StreamOptions(chunk_size=3, progress=False)
+    written, resumed = stream_predictions(items, load_predictor, {}, str(output), lambda *_: True, options)
+    assert (written, resumed) == (7, 0) and len(output.read_text().splitlines()) == 7
+    assert len(seen) == 3 and min(seen) > 0
+    assert gc.get_freeze_count() == 0

@@ -205,6 +205,8 @@ def test_prediction_speed_entry(bench_run):
     assert speed["model"] == entries["ner-reference"]["output_dir"]
     assert speed["sentences"] == 2 and speed["words"] == 12
     assert speed["speedup"] == speed["pipeline_seconds"] / speed["tagger_seconds"]
+    assert speed["speedup_second_pass"] == speed["pipeline_seconds"] / speed["tagger_second_pass_seconds"]
+    assert speed["second_pass_tags_equal"] is True
     assert speed["decoding"] == "argmax" and speed["max_length"] == 32 and speed["stride"] == 8
     assert speed["recipe_f1_comparable"] is True
     assert speed["recipe_test_f1"] == entries["ner-reference"]["metrics"]["test_f1"]
@@ -220,6 +222,7 @@ def test_markdown_table_and_plot(bench_run):
     for name in entries:
         assert f"| {name} |" in text
     assert "| ner-optimized | ner-reference | ×" in text
+    assert "(second pass ×" in text and "NOT the same" not in text
     assert "failed: exit code 2" in text
     assert (output / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
