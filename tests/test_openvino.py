@@ -92,3 +92,30 @@ def test_speed_bench_names_the_precision_openvino_ran_in(tagger_dir, tmp_path):
         result["tagger_f1"] - result["float_tagger_f1"]
     )
     assert report._tagger_kind(result) == result["prediction_backend"].replace("-", " ")
+
+
+def compiled_layer_types(tagger_dir, tmp_path, monkeypatch, tuning: dict) -> set[str]:
+    """The layer types OpenVINO runs the tagger's graph with, compiled with `tuning` as the CPU tuning."""
+    from mossrl_hf import inference_backends
+    from mossrl_hf.modeling import load_trained_classifier
+
+    model, tokenizer = load_trained_classifier(tagger_dir)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    path = inference_backends.export_onnx(model.eval(), tokenizer, names, tmp_path / "model.onnx")
+    monkeypatch.setattr(inference_backends, "OPENVINO_CPU_TUNING", tuning)
+    compiled = inference_backends.compile_on_cpu(path, {"INFERENCE_PRECISION_HINT": "f32"})
+    return {op.get_rt_info()["layerType"].astype(str) for op in compiled.get_runtime_model().get_ops()}
+
+
+def test_attention_runs_on_the_plugins_standard_kernels(tagger_dir, tmp_path, monkeypatch):
+    from mossrl_hf.inference_backends import OPENVINO_CPU_TUNING
+
+    tuned = compiled_layer_types(tagger_dir, tmp_path, monkeypatch, OPENVINO_CPU_TUNING)
+    assert "Subgraph" not in tuned and {"MatMul", "Softmax"} <= tuned
+    assert "Subgraph" in compiled_layer_types(tagger_dir, tmp_path, monkeypatch, {})  # what it turns off
+
+
+def test_a_plugin_without_the_tuning_switch_still_compiles(tagger_dir, tmp_path, monkeypatch, caplog):
+    with caplog.at_level("INFO", logger="mossrl_hf.inference_backends"):
+        types = compiled_layer_types(tagger_dir, tmp_path, monkeypatch, {"NO_SUCH_SWITCH": "1"})
+    assert "FullyConnected" in types and "does not take {'NO_SUCH_SWITCH': '1'}" in caplog.text
