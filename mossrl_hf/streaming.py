@@ -13,8 +13,8 @@ copied mid-flight) and share the CPU threads between them; chunks go out in inpu
 worker in flight, and their records are written back in input order.
 
 Once loaded, the model and its libraries are set aside from Python's garbage collector for the run
-(`mossrl_hf.batching.loaded_objects_set_aside`): its full collections walked them every few thousand
-lines, for nothing.
+(`mossrl_hf.batching.loaded_objects_set_aside`): each of its full collections walked all of them (0.3 s)
+and freed none.
 """
 
 import json
