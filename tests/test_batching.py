@@ -26,11 +26,25 @@ def direct(tokenizer, sentences):
     return encoding["input_ids"], [encoding.word_ids(row) for row in range(len(sentences))]
 
 
-@pytest.fixture(params=["bert", "roberta"])
+def metaspace_tokenizer():
+    """A SentencePiece-style tokenizer (XLM-R, DeBERTa-v3): BPE after a Metaspace pre-tokenizer."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first")
+    trainer = trainers.BpeTrainer(vocab_size=120, special_tokens=["<pad>", "<unk>"], show_progress=False)
+    backend.train_from_iterator([" ".join(words) for words in SENTENCES] * 3, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>")
+
+
+@pytest.fixture(params=["bert", "roberta", "metaspace"])
 def tokenizer(request, tiny_bert_dir, tiny_roberta_dir):
     if request.param == "bert":
         return AutoTokenizer.from_pretrained(tiny_bert_dir)
-    return AutoTokenizer.from_pretrained(tiny_roberta_dir, add_prefix_space=True)
+    if request.param == "roberta":
+        return AutoTokenizer.from_pretrained(tiny_roberta_dir, add_prefix_space=True)
+    return metaspace_tokenizer()
 
 
 def test_word_pieces_equal_the_tokenizer_on_whole_sentences(tokenizer):
