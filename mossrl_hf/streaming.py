@@ -17,6 +17,7 @@ Once loaded, the model and its libraries are set aside from Python's garbage col
 and freed none.
 """
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -88,7 +89,8 @@ def stream_predictions(
     record written earlier belongs to that item (for --resume). Returns (records written now, resumed)."""
     # The predictor is built here first even for workers: a bad model or flag fails in one line before any
     # output is touched (a worker whose start-up fails would only be restarted by the pool).
-    predictor = load_predictor(**loader_kwargs)
+    with _loading_bars(options.progress):
+        predictor = load_predictor(**loader_kwargs)
     items = iter(items)
     resumed = resume_point(output, items, same_input) if options.resume else _fresh_start(output)
     if resumed is None:  # the output is already complete
@@ -183,15 +185,17 @@ def _predict_chunks(
     if predictor is not None:
         yield from (predictor(chunk) for chunk in chunks)
         return
-    yield from _predict_in_workers(chunks, load_predictor, loader_kwargs, options.num_workers)
+    yield from _predict_in_workers(chunks, load_predictor, loader_kwargs, options)
 
 
-def _predict_in_workers(chunks, load_predictor, loader_kwargs, workers: int) -> Iterator[list[dict]]:
+def _predict_in_workers(chunks, load_predictor, loader_kwargs, options: StreamOptions) -> Iterator[list]:
     import torch
 
+    workers = options.num_workers
     threads = max(1, torch.get_num_threads() // workers)
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, _start_worker, (load_predictor, loader_kwargs, threads)) as pool:
+    start = (load_predictor, loader_kwargs, threads, options.progress)
+    with context.Pool(workers, _start_worker, start) as pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.apply_async(_predict_in_worker, (chunk,)))
@@ -199,18 +203,23 @@ def _predict_in_workers(chunks, load_predictor, loader_kwargs, workers: int) -> 
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
+        # Let the workers finish and exit (leaving the block would terminate them: one still starting up
+        # then leaks the semaphores its libraries made, and Python warns about them at shutdown).
+        pool.close()
+        pool.join()
 
 
 _WORKER_PREDICTOR = None
 
 
-def _start_worker(load_predictor, loader_kwargs, threads: int) -> None:
+def _start_worker(load_predictor, loader_kwargs, threads: int, progress: bool) -> None:
     import torch
 
     global _WORKER_PREDICTOR
     torch.set_num_threads(threads)
     try:
-        _WORKER_PREDICTOR = load_predictor(**loader_kwargs)
+        with _loading_bars(progress):
+            _WORKER_PREDICTOR = load_predictor(**loader_kwargs)
         set_aside_objects_alive_now()  # a worker keeps its predictor until the pool ends
     except Exception as error:  # raised again with the first chunk, not a pool restarting workers forever
         _WORKER_PREDICTOR = error
@@ -220,6 +229,21 @@ def _predict_in_worker(chunk: list) -> list[dict]:
     if isinstance(_WORKER_PREDICTOR, Exception):
         raise _WORKER_PREDICTOR
     return _WORKER_PREDICTOR(chunk)
+
+
+@contextlib.contextmanager
+def _loading_bars(shown: bool) -> Iterator[None]:
+    """transformers' own progress bars (loading a model's weights) follow --no_progress too."""
+    from transformers.utils import logging as transformers_logging
+
+    hide = shown is False and transformers_logging.is_progress_bar_enabled()
+    if hide:
+        transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if hide:
+            transformers_logging.enable_progress_bar()
 
 
 class _progress:

@@ -76,6 +76,19 @@ def test_workers_write_the_same_records_in_order(tagger_dir, tmp_path):
     assert two == one
 
 
+def test_workers_with_less_input_than_a_chunk_exit_cleanly_and_quietly(tagger_dir, tmp_path):
+    # One worker gets nothing to do and may still be starting when the last record is written.
+    text = write(tmp_path / "in.txt", "\n".join(SENTENCES[:2]) + "\n")
+    output = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "mossrl_hf.predict", "--model", tagger_dir, "--input", text]
+    command += ["--output", str(output), "--num_workers", "2", "--no_progress"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert len(output.read_text().splitlines()) == 2
+    assert "leaked" not in completed.stderr and "resource_tracker" not in completed.stderr
+    assert "Loading weights" not in completed.stderr  # --no_progress hides transformers' bars too
+
+
 @pytest.mark.parametrize(("backend", "quantize"), [("torch", "int8"), ("onnx", "none"), ("onnx", "int8")])
 def test_backends_tag_every_word(tagger_dir, backend, quantize):
     exact = predict.load_tagger(tagger_dir)
