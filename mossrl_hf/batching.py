@@ -5,8 +5,9 @@ At corpus scale the model is not the only cost: on 2 CPU cores OpenVINO's bfloat
 test set in about 1.9 s, and the Python around it (tokenizing, padding, decoding) took 0.5 s more (0.2 s
 now, with `data.ner_features.WordPieces`). Two things here take a share of it away:
 
-- `TokenIdPadder` builds a batch from lists of ids with numpy (what `DataCollatorWithPadding` returns for
-  input_ids alone, without a dict per row and a tokenizer call per batch);
+- `pad_token_ids` / `TokenIdPadder` build a batch from lists of ids with numpy (what
+  `DataCollatorWithPadding` returns for input_ids alone, without a dict per row and a tokenizer call per
+  batch);
 - `loaded_objects_set_aside` keeps Python's garbage collector off the objects that loading left (half a
   million with torch, transformers and OpenVINO): a full collection walks every tracked object (0.3 s on
   these cores), and one fell due about every 10,000 sentences tagged (CoNLL's test set, three times),
@@ -24,9 +25,21 @@ from .errors import ConfigError
 from .modeling import autocast_context
 
 
+def pad_token_ids(rows: Sequence[Sequence[int]], pad_id: int, pads_left: bool = False) -> dict:
+    """Lists of token ids -> `{"input_ids", "attention_mask"}` int64 tensors as wide as the longest row,
+    padded with `pad_id` on the right (or the left)."""
+    lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
+    width = int(lengths.max())
+    positions = np.arange(width)
+    mask = positions >= width - lengths[:, None] if pads_left else positions < lengths[:, None]
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    # The mask's true cells, read row by row, are each row's tokens in order on either padding side.
+    ids[mask] = np.fromiter((token for row in rows for token in row), dtype=np.int64, count=lengths.sum())
+    return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask.astype(np.int64))}
+
+
 class TokenIdPadder:
-    """Callable: lists of token ids -> `{"input_ids", "attention_mask"}` int64 tensors, padded with the
-    tokenizer's pad token on its padding side."""
+    """Callable: lists of token ids -> `pad_token_ids` with the tokenizer's pad token, on its padding side."""
 
     def __init__(self, tokenizer):
         if tokenizer.pad_token_id is None:
@@ -38,14 +51,7 @@ class TokenIdPadder:
         self.pads_left = tokenizer.padding_side == "left"
 
     def __call__(self, rows: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
-        lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
-        width = int(lengths.max())
-        positions = np.arange(width)
-        mask = positions >= width - lengths[:, None] if self.pads_left else positions < lengths[:, None]
-        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
-        # The mask's true cells, read row by row, are each row's tokens in order on either padding side.
-        ids[mask] = np.fromiter((token for row in rows for token in row), dtype=np.int64, count=lengths.sum())
-        return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask.astype(np.int64))}
+        return pad_token_ids(rows, self.pad_id, self.pads_left)
 
 
 def set_aside_objects_alive_now() -> None:

@@ -91,9 +91,7 @@ class Tagger:
             records.add(words, ["O"] * len(words), None)
         if not records:
             return []
-        features = ner_feature_columns(
-            records, self.tokenizer, self.max_length, self.stride, self.word_pieces
-        )
+        features = ner_feature_columns(records, self.word_pieces, self.max_length, self.stride)
         predictions = self.predict_scores(features)
         lengths = [len(words) for words in records.words]
         tags = self.word_tagger.tags(features["sentence"], features["word_index"], predictions, lengths)

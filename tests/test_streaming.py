@@ -110,7 +110,7 @@ def largest_difference(tagger, reference) -> float:
     sentences = SentenceRecords("<input>")
     for line in SENTENCES:
         sentences.add(line.split(), ["O"] * len(line.split()), None)
-    features = ner_feature_columns(sentences, reference.tokenizer, reference.max_length, reference.stride)
+    features = ner_feature_columns(sentences, reference.word_pieces, reference.max_length, reference.stride)
     pairs = zip(tagger.predict_scores(features), reference.predict_scores(features), strict=True)
     return max(float(np.abs(ours - theirs).max()) for ours, theirs in pairs)
 

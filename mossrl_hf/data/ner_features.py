@@ -47,6 +47,8 @@ def window_starts(length: int, width: int, stride: int) -> list[int]:
 
 def _owner_windows(first_positions: dict[int, int], starts: list[int], width: int) -> dict[int, int]:
     """For each word, the window whose view of its first sub-token has the most context."""
+    if len(starts) == 1:  # most sentences: one window holds them whole
+        return dict.fromkeys(first_positions, 0)
     owners = {}
     for word, position in first_positions.items():
         best, best_context = 0, -1
@@ -100,7 +102,7 @@ def _sentence_features(token_ids, word_ids, tags, label2id, special: SpecialToke
     for position, word in enumerate(word_ids):
         first_positions.setdefault(word, position)
     starts = window_starts(len(token_ids), width, stride)
-    owners = _owner_windows(first_positions, starts, width) if len(starts) > 1 else dict.fromkeys(word_ids, 0)
+    owners = _owner_windows(first_positions, starts, width)
     before, after = len(special.prefix), len(special.suffix)
     for window, start in enumerate(starts):
         span = range(start, min(start + width, len(token_ids)))
@@ -179,13 +181,11 @@ def build_ner_features(
 
 
 def ner_feature_columns(
-    records: SentenceRecords, tokenizer, max_length: int, stride: int, word_pieces: WordPieces | None = None
+    records: SentenceRecords, word_pieces: WordPieces, max_length: int, stride: int
 ) -> dict[str, list]:
     """The rows `build_ner_features` makes for untagged text, as plain columns: tagging new text in one
-    process needs no Arrow table (building one costs more than tokenizing). A `WordPieces` of `tokenizer`
-    kept between calls remembers the words it has tokenized."""
-    if word_pieces is None:
-        word_pieces = WordPieces(tokenizer)
+    process needs no Arrow table (building one costs more than tokenizing). `word_pieces`, kept between
+    calls, remembers the words it has tokenized."""
     return _featurizer(word_pieces, None, max_length, stride, False)(_columns(records, False))
 
 

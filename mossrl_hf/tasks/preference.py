@@ -11,6 +11,7 @@ import torch
 from transformers import Trainer
 
 from .. import runtime
+from ..batching import pad_token_ids
 from ..data.ner_features import SpecialTokens
 from ..data.ordering import shortest_first, to_input_order
 from ..data.preference_data import PreferencePairs
@@ -84,14 +85,8 @@ class PairCollator:
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
         sequences = [row["chosen_input_ids"] for row in rows] + [row["rejected_input_ids"] for row in rows]
-        width = max(len(sequence) for sequence in sequences)
-        input_ids = torch.full((len(sequences), width), self.pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
-        for row, sequence in enumerate(sequences):
-            input_ids[row, : len(sequence)] = torch.tensor(sequence)
-            attention_mask[row, : len(sequence)] = 1
         margin = torch.tensor([row["margin"] for row in rows], dtype=torch.float)
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "margin": margin}
+        return {**pad_token_ids(sequences, self.pad_id), "margin": margin}
 
 
 def longer_wins_accuracy(pairs: PreferencePairs) -> float:
